@@ -62,6 +62,12 @@ export class Reader {
     return v;
   }
 
+  /** A view of the next `n` octets without consuming them (to check a length field before taking a whole structure). */
+  peek(n: number, what = 'bytes'): Uint8Array {
+    this.need(n, what);
+    return this.buf.subarray(this.pos, this.pos + n);
+  }
+
   /** Copies the next `n` octets (use for values that outlive the datagram). */
   copy(n: number, what = 'bytes'): Uint8Array {
     return Uint8Array.from(this.bytes(n, what));

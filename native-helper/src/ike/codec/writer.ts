@@ -66,6 +66,28 @@ export class Writer {
     };
   }
 
+  /** Reserves a 32-bit length field (the IKE header's, RFC 7296 §3.1) and returns a function that patches it. */
+  placeholder32(): (value: number) => void {
+    const at = this.pos;
+    this.u32(0);
+    return (value: number) => {
+      this.check(value, 0xffffffff, 'length');
+      this.buf[at] = (value >>> 24) & 0xff;
+      this.buf[at + 1] = (value >>> 16) & 0xff;
+      this.buf[at + 2] = (value >>> 8) & 0xff;
+      this.buf[at + 3] = value & 0xff;
+    };
+  }
+
+  /** Writes `n` zero octets (RESERVED fields, RFC 7296 §3.2: "MUST be sent as zero"). */
+  zeros(n: number): this {
+    this.check(n, 0xffff, 'zeros');
+    this.ensure(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+    return this;
+  }
+
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
