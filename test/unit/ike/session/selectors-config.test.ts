@@ -1,0 +1,126 @@
+/** Traffic selector narrowing (RFC 7296 §2.9) and the configuration payload (§3.15, RFC 8598). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { CfgAttr, CfgType, PayloadType } from '../../../../native-helper/src/ike/constants.js';
+import type { CpPayload } from '../../../../native-helper/src/ike/codec/types.js';
+import { buildConfigRequest, describeConfig, parseConfigReply } from '../../../../native-helper/src/ike/config-payload.js';
+import {
+  TrafficSelectorError,
+  checkNarrowed,
+  formatAddress,
+  formatTrafficSelector,
+  isSubset,
+  parseAddress,
+  selectorFromCidr,
+} from '../../../../native-helper/src/ike/traffic-selectors.js';
+
+const ts = selectorFromCidr;
+
+describe('traffic selectors', () => {
+  it('builds selectors from prefixes and prints them back', () => {
+    for (const c of ['10.10.0.0/24', '0.0.0.0/0', '::/0', 'fd00:10::/64', '192.0.2.7/32', '2001:db8::1/128']) assert.equal(formatTrafficSelector(ts(c)), c);
+    assert.equal(formatTrafficSelector(ts('10.10.0.77/24')), '10.10.0.0/24', 'host bits are ignored');
+    assert.equal(formatTrafficSelector(ts('192.0.2.7')), '192.0.2.7/32');
+    assert.equal(formatTrafficSelector({ ...ts('10.0.0.1/32'), endAddress: Uint8Array.of(10, 0, 0, 9) }), '10.0.0.1..10.0.0.9');
+    assert.equal(formatTrafficSelector({ ...ts('10.0.0.0/8'), ipProtocol: 6, startPort: 443, endPort: 443 }), '10.0.0.0/8[tcp/443]');
+  });
+
+  it('refuses what is not a prefix', () => {
+    for (const bad of ['10.0.0.0/33', '10.0.0', 'fd00::1::2/64', 'example.org/24', '10.0.0.256/8', '::/129']) {
+      assert.throws(() => ts(bad), TrafficSelectorError, bad);
+    }
+  });
+
+  it('parses and prints addresses (RFC 5952)', () => {
+    assert.equal(formatAddress(parseAddress('2001:0db8:0:0:0:0:0:1') as Uint8Array), '2001:db8::1');
+    assert.equal(formatAddress(parseAddress('::ffff:192.0.2.1') as Uint8Array), '::ffff:c000:201');
+    assert.equal(formatAddress(parseAddress('fd00:99::1') as Uint8Array), 'fd00:99::1');
+    assert.equal(parseAddress('1.2.3'), undefined);
+    assert.equal(parseAddress('01.2.3.4'), undefined);
+  });
+
+  it('knows what lies within what', () => {
+    assert.ok(isSubset(ts('10.10.0.0/24'), ts('10.0.0.0/8')));
+    assert.ok(isSubset(ts('10.99.0.1/32'), ts('0.0.0.0/0')));
+    assert.ok(!isSubset(ts('0.0.0.0/0'), ts('10.10.0.0/24')));
+    assert.ok(!isSubset(ts('fd00:10::/64'), ts('0.0.0.0/0')), 'families never mix');
+    assert.ok(!isSubset({ ...ts('10.10.0.0/24'), ipProtocol: 6 }, { ...ts('10.0.0.0/8'), ipProtocol: 17 }));
+    assert.ok(isSubset({ ...ts('10.10.0.0/24'), ipProtocol: 6, startPort: 80, endPort: 80 }, ts('10.0.0.0/8')));
+    assert.ok(!isSubset(ts('10.10.0.0/24'), { ...ts('10.0.0.0/8'), startPort: 80, endPort: 80 }));
+    assert.ok(isSubset({ ...ts('10.10.0.0/24'), startPort: 0xffff, endPort: 0 }, ts('10.0.0.0/8')), 'OPAQUE ports within all ports');
+    assert.ok(!isSubset({ ...ts('10.10.0.0/24'), startAddress: Uint8Array.of(10, 10, 0, 9), endAddress: Uint8Array.of(10, 10, 0, 1) }, ts('0.0.0.0/0')), 'an inverted range is nothing');
+  });
+
+  it('accepts narrowing and names the first selector that widens', () => {
+    assert.deepEqual(checkNarrowed([ts('0.0.0.0/0'), ts('::/0')], [ts('10.99.0.1/32'), ts('fd00:99::1/128')]), { ok: true });
+    const r = checkNarrowed([ts('10.10.0.0/24')], [ts('10.10.0.0/25'), ts('10.0.0.0/8')]);
+    assert.ok(!r.ok);
+    assert.equal(formatTrafficSelector(r.offending), '10.0.0.0/8');
+  });
+});
+
+const cp = (attributes: [number, number[]][]): CpPayload => ({ type: PayloadType.CP, cfgType: CfgType.CFG_REPLY, attributes: attributes.map(([type, v]) => ({ type, value: Uint8Array.from(v) })) });
+
+describe('configuration payload', () => {
+  it('requests addresses, DNS and the split-DNS domains with empty attributes', () => {
+    const req = buildConfigRequest({ ipv4: true, ipv6: true, dns: true });
+    assert.equal(req.cfgType, CfgType.CFG_REQUEST);
+    assert.deepEqual(req.attributes.map((a) => a.type), [CfgAttr.INTERNAL_IP4_ADDRESS, CfgAttr.INTERNAL_IP4_DNS, CfgAttr.INTERNAL_IP6_ADDRESS, CfgAttr.INTERNAL_IP6_DNS, CfgAttr.INTERNAL_DNS_DOMAIN]);
+    assert.ok(req.attributes.every((a) => a.value.length === 0));
+    assert.deepEqual(buildConfigRequest({ ipv4: true, ipv6: false, dns: false }).attributes.map((a) => a.type), [CfgAttr.INTERNAL_IP4_ADDRESS]);
+  });
+
+  it('reads a strongSwan-style reply', () => {
+    const v6 = [...(parseAddress('fd00:99::1') as Uint8Array), 112];
+    const reply = parseConfigReply(
+      cp([
+        [CfgAttr.INTERNAL_IP4_ADDRESS, [10, 99, 0, 1]],
+        [CfgAttr.INTERNAL_IP6_ADDRESS, v6],
+        [CfgAttr.INTERNAL_IP4_DNS, [10, 10, 0, 53]],
+        [CfgAttr.INTERNAL_IP6_DNS, [...(parseAddress('fd00:10::53') as Uint8Array)]],
+        [CfgAttr.INTERNAL_DNS_DOMAIN, [...new TextEncoder().encode('Lab.Example')]],
+        [CfgAttr.INTERNAL_IP4_SUBNET, [10, 10, 0, 0, 255, 255, 255, 0]],
+      ]),
+    );
+    assert.ok(reply);
+    assert.deepEqual(reply.config, {
+      ipv4: { address: '10.99.0.1', prefixLength: 32 },
+      ipv6: { address: 'fd00:99::1', prefixLength: 112 },
+      dns: ['10.10.0.53', 'fd00:10::53'],
+      dnsDomains: ['lab.example'],
+      subnets: ['10.10.0.0/24'],
+    });
+    assert.deepEqual(reply.ignored, []);
+    assert.equal(describeConfig(reply.config), '10.99.0.1/32 fd00:99::1/112 dns=10.10.0.53,fd00:10::53 domains=lab.example subnets=10.10.0.0/24');
+  });
+
+  it('skips unusable attributes and says why, keeping the rest', () => {
+    const reply = parseConfigReply(
+      cp([
+        [CfgAttr.INTERNAL_IP4_ADDRESS, [0, 0, 0, 0]],
+        [CfgAttr.INTERNAL_IP4_ADDRESS, [10, 99, 0, 2]],
+        [CfgAttr.INTERNAL_IP4_ADDRESS, [10, 99, 0, 3]],
+        [CfgAttr.INTERNAL_IP4_NETMASK, [255, 0, 255, 0]],
+        [CfgAttr.INTERNAL_DNS_DOMAIN, [...new TextEncoder().encode('bad domain!')]],
+        [CfgAttr.INTERNAL_IP4_NBNS, [10, 0, 0, 1]],
+      ]),
+    );
+    assert.ok(reply);
+    assert.deepEqual(reply.config.ipv4, { address: '10.99.0.2', prefixLength: 32 });
+    assert.equal(reply.ignored.length, 5);
+    assert.match(reply.ignored.join('\n'), /INTERNAL_IP4_ADDRESS: no usable address/);
+    assert.match(reply.ignored.join('\n'), /INTERNAL_IP4_NETMASK: not a contiguous netmask/);
+    assert.match(reply.ignored.join('\n'), /INTERNAL_DNS_DOMAIN: not a DNS name/);
+    assert.match(reply.ignored.join('\n'), /INTERNAL_IP4_NBNS: not used/);
+  });
+
+  it('applies a contiguous INTERNAL_IP4_NETMASK to the address', () => {
+    const reply = parseConfigReply(cp([[CfgAttr.INTERNAL_IP4_ADDRESS, [10, 99, 0, 2]], [CfgAttr.INTERNAL_IP4_NETMASK, [255, 255, 255, 0]]]));
+    assert.deepEqual(reply?.config.ipv4, { address: '10.99.0.2', prefixLength: 24 });
+  });
+
+  it('ignores a CP that is not a reply', () => {
+    assert.equal(parseConfigReply({ ...cp([]), cfgType: CfgType.CFG_SET }), undefined);
+  });
+});
