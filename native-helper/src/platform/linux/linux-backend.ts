@@ -1,0 +1,557 @@
+/**
+ * The Linux platform backend: kernel XFRM (policy-based tunnel mode),
+ * virtual IP, routes and DNS, all through `ip -batch -` on stdin (keys
+ * never in argv) and `resolvectl`, with a crash-safe journal (journal.ts)
+ * and a stale-state sweep (cleanup.ts).
+ *
+ * Calls are serialised: the daemon may ask for counters while a rekey
+ * installs SAs, and the journal and the kernel must see one change at a time.
+ */
+import { access, constants as fsConstants } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+
+import type { ChildSaSpec } from '../../ike/actions.js';
+import type {
+  ApplyConfigParams,
+  ObjectCounts,
+  PlatformBackend,
+  PlatformLog,
+  PlatformLogEntry,
+  PlatformObjectKind,
+  PlatformProblem,
+  SaCounters,
+  SweepReport,
+  TeardownReport,
+  TrafficCounters,
+} from '../backend.js';
+import { isPlatformError, PlatformError } from '../errors.js';
+import { Cleaner, markedCount, removeMarked, scanMarks, zeroCounts } from './cleanup.js';
+import type { CommandRunner } from './command-runner.js';
+import { spawnRunner } from './command-runner.js';
+import { familyOf } from './cidr.js';
+import { ResolvConfDns, ResolvedDns, sanitizeDns } from './dns.js';
+import type { BatchLine } from './ip-command.js';
+import { IpCommand } from './ip-command.js';
+import type { JournalEntry } from './journal.js';
+import { Journal } from './journal.js';
+import type { PlatformItem, PolicyItem, SaItem } from './items.js';
+import { hex8, policyKey } from './items.js';
+import type { NetworkPlan } from './network.js';
+import { addressAddLine, parseAddressList, parseRouteGet, planNetwork, routeAddLine, ruleAddLine } from './network.js';
+import { parseXfrmStates } from './xfrm-parse.js';
+import { allocateReqid, childPolicies, excludeBypassPolicies, ikeBypassPolicies, policyLine, saAddLine, saItems, validateChildSa } from './xfrm.js';
+
+export type DnsMethodOption = 'auto' | 'resolved' | 'file' | 'none';
+
+export interface LinuxBackendOptions {
+  /** how commands run (tests inject a recorder); default: child_process.spawn without a shell */
+  readonly runner?: CommandRunner;
+  readonly ipPath?: string;
+  /** operate inside this network namespace (`ip -n`); default: the process's own */
+  readonly netns?: string;
+  /** journal directory, cleared at boot like the kernel state it describes; default /run/strait/state */
+  readonly runtimeDir?: string;
+  /** for the resolv.conf backup, which must outlive a reboot; default /var/lib/strait/state */
+  readonly persistentDir?: string;
+  /** default /etc/resolv.conf — tests and the lab pass a temporary file */
+  readonly resolvConfPath?: string;
+  /** default auto: systemd-resolved when it runs, else resolv.conf */
+  readonly dns?: DnsMethodOption;
+  readonly resolvectlPath?: string;
+  /** resolved's varlink socket: its presence means resolved runs; default /run/systemd/resolve/io.systemd.Resolve */
+  readonly resolvedProbePath?: string;
+  readonly commandTimeoutMs?: number;
+  readonly log?: PlatformLog;
+  readonly now?: () => number;
+}
+
+interface PolicyState {
+  readonly entryId: string;
+  item: PolicyItem;
+  /** CHILD_SA ids using this policy, oldest first */
+  owners: number[];
+}
+
+interface ChildState {
+  readonly id: number;
+  readonly reqid: number;
+  /** identity of the policy set: a rekeyed CHILD_SA with the same one shares the reqid */
+  readonly signature: string;
+  readonly sas: ReadonlyArray<{ readonly entryId: string; readonly item: SaItem }>;
+  readonly policyKeys: readonly string[];
+}
+
+interface Totals {
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+}
+
+export class LinuxBackend implements PlatformBackend {
+  readonly name = 'linux-xfrm';
+  private readonly ip: IpCommand;
+  private readonly journal: Journal;
+  private readonly cleaner: Cleaner;
+  private readonly resolved: ResolvedDns;
+  private readonly resolvConf: ResolvConfDns;
+  private readonly runner: CommandRunner;
+  private readonly opts: LinuxBackendOptions;
+  private readonly now: () => number;
+
+  /** journal id → object, for everything this instance added and has not removed */
+  private readonly live = new Map<string, PlatformItem>();
+  private readonly children = new Map<number, ChildState>();
+  private readonly policies = new Map<string, PolicyState>();
+  private configEntries: string[] = [];
+  private retired: Totals = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: LinuxBackendOptions = {}) {
+    this.opts = opts;
+    this.now = opts.now ?? Date.now;
+    this.runner = opts.runner ?? spawnRunner;
+    this.ip = new IpCommand({
+      runner: this.runner,
+      ...(opts.ipPath !== undefined ? { ipPath: opts.ipPath } : {}),
+      ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
+      ...(opts.commandTimeoutMs !== undefined ? { timeoutMs: opts.commandTimeoutMs } : {}),
+    });
+    this.journal = new Journal(opts.runtimeDir ?? '/run/strait/state', this.now);
+    this.resolved = new ResolvedDns(this.runner, opts.resolvectlPath ?? 'resolvectl');
+    this.resolvConf = new ResolvConfDns(opts.resolvConfPath ?? '/etc/resolv.conf', opts.persistentDir ?? '/var/lib/strait/state');
+    this.cleaner = new Cleaner(this.ip, this.resolved);
+  }
+
+  // ------------------------------------------------------------ CHILD_SA
+
+  installChildSa(spec: ChildSaSpec): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.children.has(spec.id)) throw new PlatformError('conflict', 'installChildSa', `CHILD_SA ${spec.id} is installed already`);
+      const alg = validateChildSa(spec);
+      const signature = `${spec.local.address}>${spec.remote.address}|${childPolicies(spec, 0)
+        .map((p) => policyKey(p.dir, p.sel))
+        .join(',')}`;
+      // A rekeyed CHILD_SA with the same selectors keeps the reqid, so its
+      // policies stay as they are while old and new SAs overlap (charon does the same).
+      const reqid =
+        [...this.children.values()].find((c) => c.signature === signature)?.reqid ??
+        allocateReqid(spec.id, new Set([...this.children.values()].map((c) => c.reqid)));
+      const sas = saItems(spec, reqid);
+      const desired = uniqueByKey([...ikeBypassPolicies(spec), ...childPolicies(spec, reqid)]);
+      const added = desired.filter((p) => !this.policies.has(policyKey(p.dir, p.sel)));
+      const retargeted = desired.filter((p) => {
+        const have = this.policies.get(policyKey(p.dir, p.sel));
+        return have !== undefined && p.tmpl !== undefined && have.item.tmpl?.reqid !== reqid;
+      });
+
+      const entries = await this.intend([...sas, ...added]);
+      const lines: BatchLine[] = [
+        saAddLine(spec, 'in', reqid, alg),
+        saAddLine(spec, 'out', reqid, alg),
+        ...added.map((p) => policyLine(p, 'add')),
+        ...retargeted.map((p) => policyLine(p, 'update')),
+      ];
+      try {
+        await this.ip.batchOrThrow('installChildSa', lines);
+      } catch (e) {
+        await this.rollback(entries, 'installChildSa');
+        // an `update` that ran must point back at the old SAs
+        const back = retargeted.flatMap((p) => {
+          const old = this.policies.get(policyKey(p.dir, p.sel))?.item;
+          return old ? [policyLine(old, 'update')] : [];
+        });
+        if (back.length > 0) await this.ip.batch(back).catch(() => undefined);
+        throw e;
+      }
+      await this.markDone(entries);
+
+      const byItem = new Map(entries.map((e) => [e.item, e.id]));
+      for (const p of desired) {
+        const key = policyKey(p.dir, p.sel);
+        const have = this.policies.get(key);
+        if (have) {
+          have.owners.push(spec.id);
+          if (retargeted.includes(p)) have.item = p;
+        } else {
+          this.policies.set(key, { entryId: byItem.get(p) ?? '', item: p, owners: [spec.id] });
+        }
+      }
+      this.children.set(spec.id, {
+        id: spec.id,
+        reqid,
+        signature,
+        sas: sas.map((item) => ({ entryId: byItem.get(item) ?? '', item })),
+        policyKeys: desired.map((p) => policyKey(p.dir, p.sel)),
+      });
+      this.emit({
+        level: 'info',
+        event: 'platform.child_sa.installed',
+        message: `CHILD_SA ${spec.id} installed: SPIs in 0x${hex8(spec.inbound.spi)} out 0x${hex8(spec.outbound.spi)}, ${desired.length} policies (${added.length} new)`,
+        fields: { childSa: spec.id, reqid, spiIn: `0x${hex8(spec.inbound.spi)}`, spiOut: `0x${hex8(spec.outbound.spi)}`, encap: spec.encap !== null, esn: spec.algorithms.esn },
+      });
+    });
+  }
+
+  removeChildSa(id: number): Promise<void> {
+    return this.exclusive(async () => {
+      const child = this.children.get(id);
+      if (!child) {
+        this.emit({ level: 'debug', event: 'platform.child_sa.unknown', message: `removeChildSa(${id}): not installed, nothing to do` });
+        return;
+      }
+      // Keep the totals monotonic over a rekey: count what the old SAs carried.
+      try {
+        const live = await this.readKernelCounters([child]);
+        for (const s of live) addTo(this.retired, s);
+      } catch {
+        // counters are best effort; removal is not
+      }
+      const remove: JournalEntry[] = child.sas.map((s) => ({ id: s.entryId, item: s.item, done: true }));
+      const retarget: PolicyItem[] = [];
+      for (const key of child.policyKeys) {
+        const st = this.policies.get(key);
+        if (!st) continue;
+        st.owners = st.owners.filter((o) => o !== id);
+        if (st.owners.length === 0) {
+          remove.push({ id: st.entryId, item: st.item, done: true });
+          this.policies.delete(key);
+        } else if (st.item.tmpl && st.item.tmpl.reqid === child.reqid) {
+          const newest = this.children.get(st.owners[st.owners.length - 1] ?? -1);
+          if (newest && newest.reqid !== child.reqid) {
+            st.item = { ...st.item, tmpl: { ...st.item.tmpl, reqid: newest.reqid } };
+            retarget.push(st.item);
+          }
+        }
+      }
+      this.children.delete(id);
+      const problems: PlatformProblem[] = [];
+      if (retarget.length > 0) {
+        await this.ip.batchOrThrow('removeChildSa/retarget', retarget.map((p) => policyLine(p, 'update'))).catch((e: unknown) => {
+          problems.push({ kind: 'policy', message: errorText(e) });
+        });
+      }
+      problems.push(...(await this.removeEntries(remove)).problems);
+      this.emit({ level: 'info', event: 'platform.child_sa.removed', message: `CHILD_SA ${id} removed`, fields: { childSa: id, reqid: child.reqid } });
+      if (problems.length > 0) {
+        throw new PlatformError('command-failed', 'removeChildSa', problems.map((p) => p.message).join('; '));
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ configuration
+
+  applyConfig(p: ApplyConfigParams): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.configEntries.length > 0) {
+        const old = this.configEntries.flatMap((id) => {
+          const item = this.live.get(id);
+          return item ? [{ id, item, done: true }] : [];
+        });
+        const r = await this.removeEntries(old);
+        if (r.problems.length > 0) throw new PlatformError('command-failed', 'applyConfig', `could not remove the previous configuration: ${r.problems[0]?.message ?? ''}`);
+        this.configEntries = [];
+      }
+      const gw = p.childSa.remote.address;
+      const gwFamily = familyOf(gw);
+      const path = parseRouteGet(await this.ip.query('applyConfig/route-get', ['-j', 'route', 'get', gw], gwFamily), gw);
+      const plan = planNetwork(p, path);
+      const present = await this.addressesOn(path.dev);
+      const addresses = plan.addresses.filter((a) => !present.has(a.cidr.slice(0, a.cidr.indexOf('/'))));
+      const bypass = uniqueByKey(excludeBypassPolicies(plan.excluded)).filter((b) => !this.policies.has(policyKey(b.dir, b.sel)));
+
+      const entries = await this.intend([...addresses, ...bypass, ...plan.routes, ...plan.rules]);
+      this.configEntries = entries.map((e) => e.id);
+      try {
+        for (const f of [4, 6] as const) await this.ip.batchOrThrow('applyConfig/address', addresses.filter((a) => a.family === f).map(addressAddLine), { family: f });
+        await this.ip.batchOrThrow('applyConfig/bypass', bypass.map((b) => policyLine(b, 'add')));
+        for (const f of [4, 6] as const) {
+          // routes before the rule that makes the kernel consult their table
+          const lines = [...plan.routes.filter((r) => r.family === f).map(routeAddLine), ...plan.rules.filter((r) => r.family === f).map(ruleAddLine)];
+          await this.ip.batchOrThrow('applyConfig/routes', lines, { family: f });
+        }
+        await this.markDone(entries);
+        await this.applyDns(p, plan, path.dev);
+      } catch (e) {
+        await this.rollback(
+          this.configEntries.flatMap((id) => {
+            const item = this.live.get(id);
+            return item ? [{ id, item, done: false }] : [];
+          }),
+          'applyConfig',
+        );
+        this.configEntries = [];
+        throw e;
+      }
+      this.emit({
+        level: 'info',
+        event: 'platform.config.applied',
+        message: `virtual IP ${[p.config.ipv4?.address, plan.families.includes(6) ? p.config.ipv6?.address : undefined].filter(Boolean).join(', ') || 'none'} on ${path.dev}, ${plan.routes.filter((r) => r.type === 'unicast').length} routes (${p.tunnel.mode} tunnel)`,
+        fields: {
+          dev: path.dev,
+          routes: plan.routes.filter((r) => r.type === 'unicast').map((r) => r.dst),
+          kept_outside: plan.routes.filter((r) => r.type === 'throw').map((r) => r.dst),
+          ...(p.mtu !== undefined ? { mtu: p.mtu } : {}),
+        },
+      });
+    });
+  }
+
+  private async applyDns(p: ApplyConfigParams, plan: NetworkPlan, dev: string): Promise<void> {
+    const o = p.dnsOverride;
+    const servers = (o && o.servers.length > 0 ? o.servers : p.config.dns).filter((s) => {
+      try {
+        return plan.families.includes(familyOf(s));
+      } catch {
+        return true; // sanitizeDns drops it and says so
+      }
+    });
+    const { req, dropped } = sanitizeDns({
+      iface: dev,
+      servers,
+      searchDomains: o?.searchDomains ?? [],
+      matchDomains: o && o.matchDomains.length > 0 ? o.matchDomains : p.config.dnsDomains,
+      routeAll: p.tunnel.mode === 'full',
+    });
+    if (dropped.length > 0) {
+      this.emit({ level: 'warn', event: 'platform.dns.dropped', message: `ignored DNS values that are not addresses or names: ${dropped.join(', ')}` });
+    }
+    if (req.servers.length === 0) return;
+    const method = await this.dnsMethod();
+    if (method === 'none') return;
+    if (method === 'resolved') {
+      const item = await this.resolved.snapshot(dev);
+      const entries = await this.intend([item]);
+      this.configEntries.push(...entries.map((e) => e.id));
+      await this.resolved.apply(req);
+      await this.markDone(entries);
+    } else {
+      const { item, content } = await this.resolvConf.prepare(req);
+      const entries = await this.intend([item]);
+      this.configEntries.push(...entries.map((e) => e.id));
+      await this.resolvConf.write(content);
+      await this.markDone(entries);
+    }
+    this.emit({
+      level: 'info',
+      event: 'platform.dns.applied',
+      message: `DNS ${req.servers.join(', ')} via ${method === 'resolved' ? `systemd-resolved on ${dev}` : this.resolvConf.path}`,
+      fields: { servers: req.servers, matchDomains: req.matchDomains, searchDomains: req.searchDomains, method },
+    });
+  }
+
+  private async dnsMethod(): Promise<'resolved' | 'file' | 'none'> {
+    const opt = this.opts.dns ?? 'auto';
+    if (opt !== 'auto') return opt;
+    const probe = this.opts.resolvedProbePath ?? '/run/systemd/resolve/io.systemd.Resolve';
+    const running = await access(probe).then(
+      () => true,
+      () => false,
+    );
+    return running && (await this.resolvectlAvailable()) ? 'resolved' : 'file';
+  }
+
+  private async resolvectlAvailable(): Promise<boolean> {
+    const name = this.opts.resolvectlPath ?? 'resolvectl';
+    const candidates = name.includes('/') ? [name] : (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter).map((d) => join(d, name));
+    for (const c of candidates) {
+      if (await access(c, fsConstants.X_OK).then(() => true, () => false)) return true;
+    }
+    return false;
+  }
+
+  private async addressesOn(dev: string): Promise<Set<string>> {
+    const out = await this.ip.query('applyConfig/addresses', ['-j', 'address', 'show', 'dev', dev]);
+    return new Set(parseAddressList(out).map((a) => a.local));
+  }
+
+  // ------------------------------------------------------------ status
+
+  readCounters(): Promise<TrafficCounters> {
+    return this.exclusive(async () => {
+      const sas = await this.readKernelCounters([...this.children.values()]);
+      const t = { ...this.retired };
+      for (const s of sas) addTo(t, s);
+      return { ...t, sas };
+    });
+  }
+
+  private async readKernelCounters(children: readonly ChildState[]): Promise<SaCounters[]> {
+    if (children.length === 0) return [];
+    const states = parseXfrmStates(await this.ip.query('readCounters', ['-s', 'xfrm', 'state', 'list', 'nokeys']));
+    const out: SaCounters[] = [];
+    for (const c of children) {
+      for (const { item } of c.sas) {
+        const k = states.find((s) => s.proto === 'esp' && s.spi === item.spi && s.dst === item.dst);
+        if (!k) continue;
+        out.push({
+          spi: `0x${hex8(item.spi)}`,
+          direction: item.dir,
+          bytes: k.bytes ?? 0,
+          packets: k.packets ?? 0,
+          ...(k.addTime !== undefined ? { addTime: k.addTime } : {}),
+        });
+      }
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ cleanup
+
+  teardown(reason: string): Promise<TeardownReport> {
+    return this.exclusive(async () => {
+      const t0 = this.now();
+      const entries = [...this.live].map(([id, item]) => ({ id, item, done: true }));
+      const r = await this.removeEntries(entries);
+      const problems: PlatformProblem[] = [...r.problems];
+      if (this.live.size === 0) {
+        this.children.clear();
+        this.policies.clear();
+        this.configEntries = [];
+        this.retired = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+        await this.journal.compact().catch((e: unknown) => problems.push({ kind: 'journal', message: errorText(e) }));
+      }
+      let leftovers = 0;
+      try {
+        leftovers = markedCount(await scanMarks(this.ip));
+        if (leftovers > 0) problems.push({ kind: 'journal', message: `${leftovers} kernel objects with Strait's marks remain (from an earlier run?); sweepStale removes them` });
+      } catch (e) {
+        problems.push({ kind: 'journal', message: `could not verify: ${errorText(e)}` });
+        leftovers = -1;
+      }
+      const report: TeardownReport = { reason, removed: r.counts, problems, clean: this.live.size === 0 && leftovers === 0, durationMs: this.now() - t0 };
+      this.emit({
+        level: report.clean ? 'info' : 'warn',
+        event: 'platform.teardown',
+        message: `teardown (${reason}): removed ${summary(r.counts)}${report.clean ? '' : `; ${problems.length} problems`}`,
+        fields: { reason, clean: report.clean, ...r.counts },
+      });
+      return report;
+    });
+  }
+
+  sweepStale(): Promise<SweepReport> {
+    return this.exclusive(async () => {
+      if (this.live.size > 0) throw new PlatformError('busy', 'sweepStale', 'this backend holds live state: call teardown first');
+      const t0 = this.now();
+      const problems: PlatformProblem[] = [];
+      const { outstanding, skippedLines } = await this.journal.load();
+      if (skippedLines > 0) problems.push({ kind: 'journal', message: `${skippedLines} unreadable journal lines skipped (a torn write); the marker sweep covers their objects` });
+      const fromJournal = zeroCounts();
+      const r = await this.cleaner.remove(outstanding);
+      await this.journal.removed(r.removedIds).catch((e: unknown) => problems.push({ kind: 'journal', message: errorText(e) }));
+      add(fromJournal, r.counts);
+      problems.push(...r.problems);
+      // A resolv.conf backup can outlive the journal (it survives a reboot; /run does not).
+      try {
+        if ((await this.resolvConf.restore()) !== 'nothing-to-restore') fromJournal.dns++;
+      } catch (e) {
+        problems.push({ kind: 'dns', message: errorText(e) });
+      }
+      const fromMarkers = zeroCounts();
+      let clean = r.removedIds.length === outstanding.length;
+      try {
+        const marked = await scanMarks(this.ip);
+        if (markedCount(marked) > 0) {
+          const m = await removeMarked(this.ip, marked);
+          add(fromMarkers, m.counts);
+          problems.push(...m.problems);
+          clean &&= markedCount(await scanMarks(this.ip)) === 0;
+        }
+      } catch (e) {
+        problems.push({ kind: 'journal', message: `marker sweep failed: ${errorText(e)}` });
+        clean = false;
+      }
+      if (clean) await this.journal.compact().catch((e: unknown) => problems.push({ kind: 'journal', message: errorText(e) }));
+      const report: SweepReport = { fromJournal, fromMarkers, problems, clean, durationMs: this.now() - t0 };
+      const total = Object.values(fromJournal).reduce((a, b) => a + b, 0) + Object.values(fromMarkers).reduce((a, b) => a + b, 0);
+      this.emit({
+        level: clean ? (total > 0 ? 'warn' : 'debug') : 'error',
+        event: 'platform.sweep',
+        message: total > 0 ? `removed stale state of an earlier run: journal ${summary(fromJournal)}; marks ${summary(fromMarkers)}` : 'no stale state',
+        fields: { clean, ...prefixed('journal_', fromJournal), ...prefixed('marks_', fromMarkers) },
+      });
+      return report;
+    });
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async intend(items: readonly PlatformItem[]): Promise<JournalEntry[]> {
+    const entries = await this.journal.intend(items);
+    for (const e of entries) this.live.set(e.id, e.item);
+    return entries;
+  }
+
+  private async markDone(entries: readonly JournalEntry[]): Promise<void> {
+    await this.journal.done(entries.map((e) => e.id));
+  }
+
+  /** Removes entries, journals the removal, forgets them; returns what could not be removed. */
+  private async removeEntries(entries: readonly JournalEntry[]): Promise<{ counts: ObjectCounts; problems: PlatformProblem[] }> {
+    const r = await this.cleaner.remove(entries);
+    const problems = [...r.problems];
+    for (const id of r.removedIds) this.live.delete(id);
+    await this.journal.removed(r.removedIds).catch((e: unknown) => problems.push({ kind: 'journal', message: errorText(e) }));
+    for (const n of r.notes) this.emit({ level: 'warn', event: 'platform.dns.restore', message: n });
+    return { counts: r.counts, problems };
+  }
+
+  private async rollback(entries: readonly JournalEntry[], operation: string): Promise<void> {
+    const r = await this.removeEntries(entries);
+    for (const p of r.problems) {
+      this.emit({ level: 'error', event: 'platform.rollback_failed', message: `${operation} rollback: ${p.message}` });
+    }
+  }
+
+  private emit(entry: PlatformLogEntry): void {
+    try {
+      this.opts.log?.(entry);
+    } catch {
+      // a failing logger must not break the tunnel
+    }
+  }
+}
+
+function uniqueByKey(list: readonly PolicyItem[]): PolicyItem[] {
+  const seen = new Set<string>();
+  return list.filter((p) => {
+    const k = policyKey(p.dir, p.sel);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function addTo(t: Totals, s: SaCounters): void {
+  if (s.direction === 'in') {
+    t.bytesIn += s.bytes;
+    t.packetsIn += s.packets;
+  } else {
+    t.bytesOut += s.bytes;
+    t.packetsOut += s.packets;
+  }
+}
+
+function add(into: Record<PlatformObjectKind, number>, from: ObjectCounts): void {
+  for (const k of Object.keys(into) as PlatformObjectKind[]) into[k] += from[k];
+}
+
+function summary(c: ObjectCounts): string {
+  const parts = (Object.entries(c) as Array<[PlatformObjectKind, number]>).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+  return parts.length > 0 ? parts.join(', ') : 'nothing';
+}
+
+function prefixed(prefix: string, c: ObjectCounts): Record<string, number> {
+  return Object.fromEntries(Object.entries(c).map(([k, n]) => [`${prefix}${k}`, n]));
+}
+
+function errorText(e: unknown): string {
+  return isPlatformError(e) ? e.message : e instanceof Error ? e.message : String(e);
+}
