@@ -1,0 +1,126 @@
+// The lab's fixed addresses, names and gateway configurations, as typed
+// constants for suite authors. The same data lives in topology.json for the
+// shell and .mjs side (guest init, gateway config generator); the host
+// orchestrator refuses to boot if the two differ (test/lab/lab.mjs), and the
+// lab-self suite checks the live namespaces against these values.
+//
+//   netns client            netns gw                         netns lan
+//   cl0 192.0.2.2/24  ----  gw0 192.0.2.1/24 (vpn.lab.example)
+//       2001:db8:2::2/64        192.0.2.3/24 (vpn-rsa.lab.example)
+//                               192.0.2.4/24 (vpn-ecp384.lab.example)
+//                               2001:db8:2::1/64
+//                           gw1 10.10.0.1/24, fd00:10::1/64  ----  lan0 10.10.0.10/24
+//                                                                       fd00:10::10/64
+// The gateway forwards client -> LAN only for traffic that an IPsec SA
+// decapsulated: a lowest-priority XFRM block policy (fwd) guards the LAN
+// (test/lab/guest/net.sh; nftables cannot filter IP in Debian's UML kernel).
+
+export const LAB_TOPOLOGY = {
+  netns: { client: 'client', gw: 'gw', lan: 'lan' },
+  client: {
+    netns: 'client',
+    iface: 'cl0',
+    ipv4: '192.0.2.2',
+    ipv6: '2001:db8:2::2',
+    prefix4: 24,
+    prefix6: 64,
+    defaultVia4: '192.0.2.1',
+    defaultVia6: '2001:db8:2::1',
+  },
+  gw: {
+    netns: 'gw',
+    outsideIface: 'gw0',
+    insideIface: 'gw1',
+    outside4: ['192.0.2.1', '192.0.2.3', '192.0.2.4'],
+    outside6: '2001:db8:2::1',
+    inside4: '10.10.0.1',
+    inside6: 'fd00:10::1',
+    prefix4: 24,
+    prefix6: 64,
+  },
+  lan: {
+    netns: 'lan',
+    iface: 'lan0',
+    ipv4: '10.10.0.10',
+    ipv6: 'fd00:10::10',
+    prefix4: 24,
+    prefix6: 64,
+    subnet4: '10.10.0.0/24',
+    subnet6: 'fd00:10::/64',
+    defaultVia4: '10.10.0.1',
+    defaultVia6: 'fd00:10::1',
+    ports: { iperf3: 5201, echo: 7, discard: 9 },
+  },
+  pool: {
+    name4: 'rw-pool-v4',
+    name6: 'rw-pool-v6',
+    ipv4: '10.99.0.0/24',
+    ipv6: 'fd00:99::/112',
+    dns4: '10.10.0.53',
+    dns6: 'fd00:10::53',
+    dnsDomain: 'lab.example',
+    // INTERNAL_DNS_DOMAIN, RFC 8598 §4 (configuration attribute type 25).
+    dnsDomainAttribute: 25,
+  },
+  gateways: {
+    main: { address: '192.0.2.1', address6: '2001:db8:2::1', id: 'vpn.lab.example' },
+    rsa: { address: '192.0.2.3', id: 'vpn-rsa.lab.example' },
+    ecp384: { address: '192.0.2.4', id: 'vpn-ecp384.lab.example' },
+  },
+  identities: {
+    pskClient: 'psk-client@lab.example',
+    alice: { email: 'alice@lab.example', dn: 'C=XX, O=VPN Lab, OU=Users, CN=alice@lab.example' },
+    bob: { email: 'bob@lab.example', dn: 'C=XX, O=VPN Lab, OU=Users, CN=bob@lab.example' },
+    carol: { eapId: 'carol', ikeId: 'carol@lab.example' },
+  },
+  // Subject DNs of the generated CAs. The "evil" CA deliberately looks like the
+  // real ECDSA CA; the gateway does not trust it (negative tests).
+  ca: {
+    ecdsa: 'C=XX, O=VPN Lab, CN=VPN Lab ECDSA Root CA',
+    rsa: 'C=XX, O=VPN Lab, CN=VPN Lab RSA Root CA',
+    evil: 'C=XX, O=VPN Lab, CN=VPN Lab ECDSA Root CA',
+  },
+  // strongSwan proposal keywords, in the gateway's order of preference.
+  proposals: {
+    mainIke: [
+      'aes256gcm16-prfsha256-ecp256',
+      'aes128gcm16-prfsha256-ecp256',
+      'aes256-sha256-modp2048',
+      'chacha20poly1305-prfsha256-x25519',
+      'default',
+    ],
+    mainEsp: ['aes256gcm16', 'aes128gcm16', 'aes256-sha256', 'chacha20poly1305'],
+    // Only group 20: a client whose first KE is group 19 gets INVALID_KE_PAYLOAD
+    // and must retry with group 20 (RFC 7296 §1.2).
+    ecp384Ike: ['aes256gcm16-prfsha384-ecp384'],
+    ecp384Esp: ['aes256gcm16'],
+  },
+  // Gateway connections (swanctl names). charon selects the IKE config by the
+  // local address the client talks to, then the peer config by identities.
+  connections: {
+    'rw-psk': { gateway: 'main', localAuth: 'psk', remoteAuth: 'psk', remoteId: 'psk-client@lab.example', ike: 'mainIke', esp: 'mainEsp' },
+    'rw-ecdsa': { gateway: 'main', localAuth: 'pubkey', remoteAuth: 'pubkey', remoteId: '%any', ca: 'ecdsa', ike: 'mainIke', esp: 'mainEsp' },
+    'rw-eap': { gateway: 'main', localAuth: 'pubkey', remoteAuth: 'eap-mschapv2', remoteId: '%any', eapId: 'carol', ike: 'mainIke', esp: 'mainEsp' },
+    'rw-rsa': { gateway: 'rsa', localAuth: 'pubkey', remoteAuth: 'pubkey', remoteId: '%any', ca: 'rsa', ike: 'mainIke', esp: 'mainEsp' },
+    'rw-ecp384': { gateway: 'ecp384', localAuth: 'psk', remoteAuth: 'psk', remoteId: 'psk-client@lab.example', ike: 'ecp384Ike', esp: 'ecp384Esp' },
+  },
+  // Every gateway connection has one CHILD_SA config of this name, protecting localTs.
+  childName: 'lan',
+  localTs: ['10.10.0.0/24', 'fd00:10::/64'],
+  viciSockets: { gw: '/run/lab/gw/charon.vici' },
+} as const;
+
+export type LabTopology = typeof LAB_TOPOLOGY;
+export type Netns = keyof LabTopology['netns'];
+export type GatewayRole = keyof LabTopology['gateways'];
+export type GatewayConnection = keyof LabTopology['connections'];
+
+export const NETNS = LAB_TOPOLOGY.netns;
+export const CLIENT = LAB_TOPOLOGY.client;
+export const GW = LAB_TOPOLOGY.gw;
+export const LAN = LAB_TOPOLOGY.lan;
+export const POOL = LAB_TOPOLOGY.pool;
+export const GATEWAYS = LAB_TOPOLOGY.gateways;
+export const IDENTITIES = LAB_TOPOLOGY.identities;
+export const CONNECTIONS = LAB_TOPOLOGY.connections;
+export const PROPOSALS = LAB_TOPOLOGY.proposals;
