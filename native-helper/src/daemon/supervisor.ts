@@ -1,0 +1,546 @@
+/**
+ * The connection supervisor: one connection at a time, with explicit states
+ *
+ *   Disconnected → Connecting(stage) → Connected → Disconnecting → Disconnected
+ *                        └──────────────┴──→ Error(code) ──(connect|disconnect)──→ …
+ *
+ * and a stage timeline (resolve, ike_sa_init, ike_auth, eap, install,
+ * configure → connected). It is the glue of DESIGN.md's "thin shell": it
+ * resolves the gateway, builds the IkeSessionConfig, runs IkeSession inside
+ * IkeDriver (UDP + timers) and carries out the engine's platform actions
+ * (installChildSa, removeChildSa, assignConfig) on the PlatformBackend, one
+ * at a time in arrival order, so a CHILD_SA rekey is install-new-then-
+ * remove-old exactly as the engine emits it. On failure, disconnect and
+ * shutdown everything the platform added is torn down.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+
+import type { FailureCode } from '../api/errors.js';
+import { FailureCodes } from '../api/errors.js';
+import type { ConnectSecrets, Profile } from '../api/profile.js';
+import type { ActiveStage, ConnectedState, ConnectionState, Stage, StageTiming, TrafficCountersView } from '../api/rpc.js';
+import type { AssignedConfig, ChildSaSpec, IkeAction, IkeFailure, IkeStage } from '../ike/actions.js';
+import { IkeSession } from '../ike/session.js';
+import type { PlatformBackend, PlatformLogEntry, TeardownReport } from '../platform/backend.js';
+import { IkeDriver, type IkeDriverOutcome } from './ike-driver.js';
+import type { LogInput, LogStore } from './log-store.js';
+import { buildSessionConfig, type BuiltConfig } from './session-config.js';
+
+export type StageEvent = { readonly sessionId: string; readonly profileId: string; readonly stage: Stage; readonly at: number; readonly finished: StageTiming | null };
+
+export interface SupervisorOptions {
+  readonly platform: PlatformBackend;
+  readonly log: LogStore;
+  readonly clock?: () => number;
+  readonly random?: (n: number) => Uint8Array;
+  /** host name → address (default: dns.lookup, the system resolver) */
+  readonly resolve?: (host: string) => Promise<string>;
+  /** our source address towards the gateway (default: ask the kernel's routing via a connected UDP socket) */
+  readonly localAddressFor?: (remote: string, port: number) => Promise<string>;
+  /** local IKE ports (default 500/4500) */
+  readonly ports?: { readonly ike: number; readonly natt: number };
+  /** the whole attempt, request → connected (default 30 s) */
+  readonly connectTimeoutMs?: number;
+  /** how long a disconnect waits for the gateway to answer our DELETE (default 3 s) */
+  readonly deleteTimeoutMs?: number;
+}
+
+/** A connect request that ended without a tunnel. */
+export class ConnectFailure extends Error {
+  override readonly name = 'ConnectFailure';
+  constructor(
+    readonly code: FailureCode,
+    message: string,
+    readonly state: ConnectionState,
+  ) {
+    super(message);
+  }
+}
+
+/** Another connection is active or in progress. */
+export class BusyError extends Error {
+  override readonly name = 'BusyError';
+  constructor(readonly state: ConnectionState) {
+    super('A connection is already active or in progress; disconnect first.');
+  }
+}
+
+/** disconnect({profileId}) named a profile that is not the active one. */
+export class NotActiveError extends Error {
+  override readonly name = 'NotActiveError';
+  constructor(readonly state: ConnectionState) {
+    super('That profile is not the active connection.');
+  }
+}
+
+type Phase = 'connecting' | 'connected' | 'ending';
+type End = { readonly kind: 'failed'; readonly failure: IkeFailure } | { readonly kind: 'disconnect'; readonly reason: string; readonly cancelled: boolean };
+
+interface Attempt {
+  readonly sessionId: string;
+  readonly profile: Profile;
+  readonly startedAt: number;
+  phase: Phase;
+  stage: ActiveStage;
+  stageStartedAt: number;
+  readonly stages: StageTiming[];
+  gatewayAddress?: string;
+  localAddress?: string;
+  built?: BuiltConfig;
+  session?: IkeSession;
+  driver?: IkeDriver;
+  outcome?: Promise<IkeDriverOutcome>;
+  child?: ChildSaSpec;
+  config?: AssignedConfig;
+  connected?: ConnectedState;
+  /** platform operations, strictly one after another */
+  ops: Promise<void>;
+  ending?: Promise<{ clean: boolean; state: ConnectionState }>;
+  readonly settle: { resolve: (s: ConnectedState) => void; reject: (e: ConnectFailure) => void };
+  readonly forgetSecrets: () => void;
+  timer?: NodeJS.Timeout;
+}
+
+const ZERO_COUNTERS: TrafficCountersView = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+const EMPTY_CONFIG: AssignedConfig = { dns: [], dnsDomains: [], subnets: [] };
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+const DEFAULT_DELETE_TIMEOUT_MS = 3_000;
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Which of our stages an engine stage belongs to (child_sa happens inside IKE_AUTH, RFC 7296 §1.2). */
+const STAGE_OF: Readonly<Partial<Record<IkeStage, ActiveStage>>> = { ike_sa_init: 'ike_sa_init', ike_auth: 'ike_auth', eap: 'eap' };
+
+async function defaultLocalAddressFor(remote: string, port: number): Promise<string> {
+  // connect() on a UDP socket sends nothing: the kernel picks the route and source address.
+  const socket = createSocket(remote.includes(':') ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.connect(port, remote, () => resolve());
+    });
+    return socket.address().address;
+  } finally {
+    socket.close();
+  }
+}
+
+async function defaultResolve(host: string): Promise<string> {
+  if (isIP(host) !== 0) return host;
+  return (await lookup(host)).address;
+}
+
+export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: [StageEvent] }> {
+  private current: ConnectionState = { state: 'disconnected' };
+  private active: Attempt | undefined;
+  private readonly clock: () => number;
+  private readonly random: (n: number) => Uint8Array;
+  private readonly resolveHost: (host: string) => Promise<string>;
+  private readonly localAddressFor: (remote: string, port: number) => Promise<string>;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    super();
+    this.clock = opts.clock ?? Date.now;
+    this.random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
+    this.resolveHost = opts.resolve ?? defaultResolve;
+    this.localAddressFor = opts.localAddressFor ?? defaultLocalAddressFor;
+  }
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** The session id platform log records belong to (the live attempt's), for the daemon's platform log hook. */
+  get sessionId(): string | null {
+    return this.active?.sessionId ?? null;
+  }
+
+  /** At daemon start, before any connection: remove what a crashed run left behind. */
+  async sweepStale(): Promise<void> {
+    const t0 = this.clock();
+    try {
+      const r = await this.opts.platform.sweepStale();
+      const total = (c: Readonly<Record<string, number>>): number => Object.values(c).reduce((a, b) => a + b, 0);
+      this.log({
+        level: r.clean ? 'info' : 'warn',
+        component: 'platform',
+        event: 'platform.sweep',
+        message: `stale-state sweep: removed ${total(r.fromJournal)} journaled and ${total(r.fromMarkers)} marked objects${r.clean ? '' : `; problems: ${r.problems.map((p) => p.message).join('; ')}`}`,
+        fields: { clean: r.clean, fromJournal: total(r.fromJournal), fromMarkers: total(r.fromMarkers), ms: this.clock() - t0, ...Object.fromEntries(Object.entries(r.fromMarkers).map(([k, n]) => [`marked_${k}`, n])) },
+      });
+    } catch (e) {
+      this.log({ level: 'error', component: 'platform', event: 'platform.sweep_failed', message: `stale-state sweep failed: ${errorText(e)}` });
+    }
+  }
+
+  /** Platform backend log entries, attributed to the live session. */
+  platformLog(e: PlatformLogEntry): void {
+    this.log({ level: e.level, session: this.sessionId, component: 'platform', event: e.event, message: e.message, ...(e.fields !== undefined ? { fields: e.fields } : {}) });
+  }
+
+  /** Connects; resolves once the tunnel is up, rejects with ConnectFailure or BusyError. */
+  connect(profile: Profile, secrets: ConnectSecrets): Promise<ConnectedState> {
+    if (this.active !== undefined) return Promise.reject(new BusyError(this.current));
+    const forget = [secrets.psk, secrets.eapPassword, secrets.privateKeyPem].filter((s): s is string => s !== undefined && s.length > 0).map((s) => this.opts.log.redact.add(s));
+    const now = this.clock();
+    let settle!: Attempt['settle'];
+    const done = new Promise<ConnectedState>((resolve, reject) => (settle = { resolve, reject }));
+    const a: Attempt = {
+      sessionId: randomUUID(),
+      profile,
+      startedAt: now,
+      phase: 'connecting',
+      stage: 'resolve',
+      stageStartedAt: now,
+      stages: [],
+      ops: Promise.resolve(),
+      settle,
+      forgetSecrets: () => forget.forEach((f) => f()),
+    };
+    this.active = a;
+    this.pendingSecrets.set(a, secrets);
+    this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'connect.requested', stage: 'resolve', message: `connecting "${profile.name}" to ${profile.gateway.host}[${profile.gateway.port}] (${profile.auth.method})`, fields: { profileId: profile.id, gateway: profile.gateway.host, auth: profile.auth.method } });
+    this.emit('stage', { sessionId: a.sessionId, profileId: profile.id, stage: 'resolve', at: now, finished: null });
+    this.publishConnecting(a);
+    const timeout = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    a.timer = setTimeout(() => {
+      const code: FailureCode = a.stage === 'resolve' ? 'DNS_RESOLUTION_FAILED' : a.stage === 'install' || a.stage === 'configure' ? 'PLATFORM_ERROR' : 'GATEWAY_UNREACHABLE';
+      void this.finish(a, { kind: 'failed', failure: { code, message: `The connection was not up within ${Math.round(timeout / 1000)} s (stuck in stage ${a.stage}). ${FailureCodes[code]}`, fields: { stage: a.stage, timeoutMs: timeout } } });
+    }, timeout);
+    void this.run(a).catch((e: unknown) => this.finish(a, { kind: 'failed', failure: { code: 'INTERNAL_ERROR', message: `${FailureCodes.INTERNAL_ERROR} (${errorText(e)})` } }));
+    return done;
+  }
+
+  /** Disconnects (or cancels a connect in progress). Idempotent. */
+  async disconnect(reason: string, profileId?: string): Promise<{ wasActive: boolean; clean: boolean; state: ConnectionState }> {
+    const a = this.active;
+    if (a === undefined) {
+      if (profileId !== undefined && this.current.state === 'error' && this.current.profileId !== profileId) throw new NotActiveError(this.current);
+      // Acknowledging an Error returns to Disconnected.
+      if (this.current.state === 'error') this.setState({ state: 'disconnected' });
+      return { wasActive: false, clean: true, state: this.current };
+    }
+    if (profileId !== undefined && profileId !== a.profile.id) throw new NotActiveError(this.current);
+    const r = await this.finish(a, { kind: 'disconnect', reason, cancelled: a.phase === 'connecting' });
+    return { wasActive: true, clean: r.clean, state: r.state };
+  }
+
+  /** The current state; when connected, with fresh kernel SA counters. */
+  async status(): Promise<ConnectionState> {
+    const a = this.active;
+    if (a?.phase === 'connected' && a.connected !== undefined) {
+      try {
+        const c = await this.opts.platform.readCounters();
+        if (a.phase === 'connected' && a.connected !== undefined) {
+          // inbound ESP is proof of life: the engine postpones its next DPD probe (RFC 7296 §2.4)
+          if (c.bytesIn > a.connected.counters.bytesIn) a.driver?.inform((session, now) => session.trafficSeen(now));
+          a.connected = { ...a.connected, counters: { bytesIn: c.bytesIn, bytesOut: c.bytesOut, packetsIn: c.packetsIn, packetsOut: c.packetsOut } };
+          this.current = a.connected;
+        }
+      } catch (e) {
+        this.log({ level: 'warn', session: a.sessionId, component: 'platform', event: 'platform.counters_failed', message: `could not read SA counters: ${errorText(e)}` });
+      }
+    }
+    return this.current;
+  }
+
+  /** SIGTERM: disconnect (DELETE sent) and tear down. */
+  async shutdown(): Promise<void> {
+    if (this.active !== undefined) await this.disconnect('straitd is stopping');
+  }
+
+  // ------------------------------------------------------------ the attempt
+
+  private async run(a: Attempt): Promise<void> {
+    const p = a.profile;
+    let address: string;
+    try {
+      address = await this.resolveHost(p.gateway.host);
+    } catch (e) {
+      return void this.finish(a, { kind: 'failed', failure: { code: 'DNS_RESOLUTION_FAILED', message: `The gateway host name ${p.gateway.host} could not be resolved (${errorText(e)}).`, fields: { host: p.gateway.host } } });
+    }
+    if (a.phase !== 'connecting') return;
+    let local: string;
+    try {
+      local = await this.localAddressFor(address, p.gateway.port);
+    } catch (e) {
+      return void this.finish(a, { kind: 'failed', failure: { code: 'GATEWAY_UNREACHABLE', message: `There is no route to the gateway ${address} (${errorText(e)}).`, fields: { address } } });
+    }
+    if (a.phase !== 'connecting') return;
+    a.gatewayAddress = address;
+    a.localAddress = local;
+    this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'resolve.done', stage: 'resolve', message: `${p.gateway.host} is ${address}; our address towards it is ${local}`, fields: { address, local } });
+    const ports = this.opts.ports ?? { ike: 500, natt: 4500 };
+    const built = buildSessionConfig(p, this.secretsOf(a), { local: { address: local, port: ports.ike }, remote: { address, port: p.gateway.port }, localNattPort: ports.natt });
+    if (!built.ok) return void this.finish(a, { kind: 'failed', failure: { code: built.code, message: built.message } });
+    a.built = built.config;
+    this.enterStage(a, 'ike_sa_init');
+    const session = new IkeSession(built.config.session, { random: this.random });
+    const driver = new IkeDriver(session, { localAddress: local, ports, clock: this.clock, onAction: (act) => this.onAction(a, act) });
+    a.session = session;
+    a.driver = driver;
+    a.outcome = driver.run();
+    const outcome = await a.outcome;
+    if (a.ending !== undefined) return;
+    if (outcome.kind === 'failed') return void this.finish(a, { kind: 'failed', failure: outcome.failure });
+    // The engine closed without being asked: the gateway deleted the IKE SA or our last CHILD_SA.
+    return void this.finish(a, { kind: 'failed', failure: { code: 'PEER_DELETED', message: `${FailureCodes.PEER_DELETED} (${outcome.reason})`, fields: { reason: outcome.reason } } });
+  }
+
+  /** The request's secrets, held only until the session config is built from them. */
+  private readonly pendingSecrets = new WeakMap<Attempt, ConnectSecrets>();
+  private secretsOf(a: Attempt): ConnectSecrets {
+    const s = this.pendingSecrets.get(a) ?? {};
+    this.pendingSecrets.delete(a);
+    return s;
+  }
+
+  private onAction(a: Attempt, act: IkeAction): void {
+    switch (act.kind) {
+      case 'send':
+      case 'timer':
+        return; // the driver's own business
+      case 'stage': {
+        const ours = STAGE_OF[act.stage];
+        if (ours !== undefined && a.phase === 'connecting') this.enterStage(a, ours);
+        if (act.stage === 'established' && a.phase === 'connecting') this.enqueue(a, () => this.completeConnect(a));
+        return;
+      }
+      case 'event':
+        this.log({
+          level: act.event.level,
+          session: a.sessionId,
+          component: 'ike',
+          event: act.event.event,
+          ...(act.event.stage !== undefined && STAGE_OF[act.event.stage] !== undefined ? { stage: STAGE_OF[act.event.stage] } : {}),
+          message: act.event.message,
+          ...(act.event.fields !== undefined ? { fields: act.event.fields } : {}),
+        });
+        return;
+      case 'installChildSa': {
+        const sa = act.sa;
+        const first = a.child === undefined;
+        if (first) a.child = sa;
+        this.enqueue(a, async () => {
+          if (first && a.phase === 'connecting') this.enterStage(a, 'install');
+          await this.opts.platform.installChildSa(sa);
+          if (!first) a.child = sa; // a rekeyed CHILD_SA takes over routing references
+          // make-before-break (ike/ACTIONS.md): the old pair's DELETE / our held rekey answer may go now
+          a.driver?.inform((session, now) => session.childSaInstalled(sa.id, now));
+        });
+        return;
+      }
+      case 'removeChildSa': {
+        const id = act.id;
+        this.enqueue(a, () => this.opts.platform.removeChildSa(id));
+        return;
+      }
+      case 'assignConfig': {
+        a.config = act.config;
+        if (a.phase === 'connected') this.enqueue(a, () => this.applyConfig(a));
+        return;
+      }
+      case 'failed':
+      case 'closed':
+        return; // the driver's outcome carries these (run())
+      default: {
+        const unhandled: never = act;
+        this.log({ level: 'warn', session: a.sessionId, component: 'supervisor', event: 'action.unhandled', message: `unhandled engine action ${JSON.stringify((unhandled as { kind?: unknown }).kind)}` });
+      }
+    }
+  }
+
+  /**
+   * Runs platform work in order; a failure ends the connection with PLATFORM_ERROR.
+   * An operation must never await finish(): finish() awaits this queue.
+   */
+  private enqueue(a: Attempt, op: () => Promise<void>): void {
+    a.ops = a.ops.then(async () => {
+      if (a.ending !== undefined) return;
+      try {
+        await op();
+      } catch (e) {
+        void this.finish(a, { kind: 'failed', failure: { code: 'PLATFORM_ERROR', message: `${FailureCodes.PLATFORM_ERROR} (${errorText(e)})`, fields: { detail: errorText(e) } } });
+      }
+    });
+  }
+
+  private async applyConfig(a: Attempt): Promise<void> {
+    const built = a.built;
+    const child = a.child;
+    if (built === undefined || child === undefined) throw new Error('no CHILD_SA to route through');
+    await this.opts.platform.applyConfig({
+      config: a.config ?? EMPTY_CONFIG,
+      childSa: child,
+      tunnel: built.tunnel,
+      ...(built.dnsOverride !== undefined ? { dnsOverride: built.dnsOverride } : {}),
+      ...(built.mtu !== undefined ? { mtu: built.mtu } : {}),
+    });
+  }
+
+  private async completeConnect(a: Attempt): Promise<void> {
+    if (a.phase !== 'connecting') return;
+    if (a.child === undefined) {
+      // not awaited: finish() waits for the operation queue this runs in
+      void this.finish(a, { kind: 'failed', failure: { code: 'CHILD_SA_FAILED', message: `${FailureCodes.CHILD_SA_FAILED} (the IKE SA came up without a CHILD_SA)` } });
+      return;
+    }
+    this.enterStage(a, 'configure');
+    await this.applyConfig(a);
+    if (a.phase !== 'connecting' || a.ending !== undefined) return;
+    const now = this.clock();
+    a.stages.push({ stage: a.stage, startedAt: a.stageStartedAt, ms: now - a.stageStartedAt });
+    // No counter read here: the tunnel is brand new (zero), and a kernel query would delay the
+    // connect answer; status() reads them.
+    const counters = ZERO_COUNTERS;
+    const session = a.session as IkeSession;
+    const neg = session.negotiated;
+    const cfg = a.config ?? EMPTY_CONFIG;
+    const built = a.built as BuiltConfig;
+    const state: ConnectedState = {
+      state: 'connected',
+      sessionId: a.sessionId,
+      profileId: a.profile.id,
+      profileName: a.profile.name,
+      gateway: { host: a.profile.gateway.host, address: neg.remote.address, port: neg.remote.port },
+      localAddress: neg.local.address,
+      virtualIps: [cfg.ipv4?.address, cfg.ipv6?.address].filter((x): x is string => x !== undefined),
+      dns: built.dnsOverride?.servers !== undefined ? [...built.dnsOverride.servers] : [...cfg.dns],
+      algorithms: { ike: neg.ike ?? '', esp: neg.esp[0] ?? '' },
+      saLifetimes: { ...built.lifetimes },
+      encapsulation: neg.encapsulation,
+      since: now,
+      connectMs: now - a.startedAt,
+      stages: [...a.stages],
+      counters,
+    };
+    a.phase = 'connected';
+    a.connected = state;
+    if (a.timer !== undefined) clearTimeout(a.timer);
+    this.emit('stage', { sessionId: a.sessionId, profileId: a.profile.id, stage: 'connected', at: now, finished: a.stages[a.stages.length - 1] ?? null });
+    this.log({
+      level: 'info',
+      session: a.sessionId,
+      component: 'supervisor',
+      event: 'connected',
+      stage: 'connected',
+      message: `connected to ${state.gateway.address} in ${state.connectMs} ms (${a.stages.map((s) => `${s.stage} ${s.ms} ms`).join(', ')}); virtual IP ${state.virtualIps.join(', ') || 'none'}`,
+      fields: { connectMs: state.connectMs, ike: state.algorithms.ike, esp: state.algorithms.esp, virtualIps: state.virtualIps, ...Object.fromEntries(a.stages.map((s) => [`${s.stage}Ms`, s.ms])) },
+    });
+    this.setState(state);
+    a.settle.resolve(state);
+  }
+
+  /**
+   * Ends an attempt exactly once: stop IKE (DELETE when established, bounded
+   * wait), let queued platform work drain, tear the platform down, settle
+   * the connect promise, and publish Error or Disconnected.
+   */
+  private finish(a: Attempt, end: End): Promise<{ clean: boolean; state: ConnectionState }> {
+    if (a.ending !== undefined) return a.ending;
+    const wasPhase = a.phase;
+    a.phase = 'ending';
+    a.ending = (async () => {
+      if (a.timer !== undefined) clearTimeout(a.timer);
+      const reason = end.kind === 'disconnect' ? end.reason : `${end.failure.code}: ${end.failure.message}`;
+      if (end.kind === 'disconnect') {
+        this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'disconnect.requested', message: `disconnecting: ${end.reason}` });
+        this.setState({ state: 'disconnecting', sessionId: a.sessionId, profileId: a.profile.id, profileName: a.profile.name, since: this.clock(), reason: end.reason.slice(0, 1024) });
+      } else {
+        this.log({ level: 'error', session: a.sessionId, component: 'supervisor', event: 'connection.failed', ...(wasPhase === 'connecting' ? { stage: a.stage } : {}), message: end.failure.message, fields: { code: end.failure.code, stage: wasPhase === 'connecting' ? a.stage : 'connected', ...(end.failure.fields ?? {}) } });
+      }
+      await this.stopIke(a);
+      await a.ops;
+      let report: TeardownReport | undefined;
+      try {
+        report = await this.opts.platform.teardown(reason.slice(0, 200));
+      } catch (e) {
+        this.log({ level: 'error', session: a.sessionId, component: 'platform', event: 'platform.teardown_failed', message: `teardown failed: ${errorText(e)}` });
+      }
+      a.forgetSecrets();
+      const now = this.clock();
+      let state: ConnectionState;
+      if (end.kind === 'failed') {
+        const stages = wasPhase === 'connecting' ? [...a.stages, { stage: a.stage, startedAt: a.stageStartedAt, ms: now - a.stageStartedAt }] : [...a.stages];
+        state = {
+          state: 'error',
+          sessionId: a.sessionId,
+          profileId: a.profile.id,
+          profileName: a.profile.name,
+          code: end.failure.code,
+          message: end.failure.message.slice(0, 4096),
+          at: now,
+          ...(wasPhase === 'connecting' ? { stage: a.stage } : {}),
+          stages,
+        };
+      } else {
+        state = { state: 'disconnected' };
+        this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'disconnected', message: `disconnected (${end.reason}); platform ${report?.clean === true ? 'clean' : 'NOT clean'}` });
+      }
+      this.active = undefined;
+      this.setState(state);
+      if (wasPhase === 'connecting') {
+        const code: FailureCode = end.kind === 'failed' ? end.failure.code : 'CANCELLED';
+        const message = end.kind === 'failed' ? end.failure.message : `${FailureCodes.CANCELLED} (${end.reason})`;
+        a.settle.reject(new ConnectFailure(code, message, state));
+      }
+      return { clean: report?.clean ?? false, state };
+    })();
+    return a.ending;
+  }
+
+  private async stopIke(a: Attempt): Promise<void> {
+    const driver = a.driver;
+    const outcome = a.outcome;
+    if (driver === undefined || outcome === undefined) return;
+    driver.close(); // RFC 7296 §1.4.1: DELETE of the IKE SA when established
+    const limit = this.opts.deleteTimeoutMs ?? DEFAULT_DELETE_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([outcome.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), limit)))]);
+    if (timer !== undefined) clearTimeout(timer);
+    if (timedOut) {
+      this.log({ level: 'warn', session: a.sessionId, component: 'ike', event: 'delete.unanswered', message: `the gateway did not answer our DELETE within ${limit} ms; closing anyway` });
+      driver.abort('DELETE unanswered');
+      await outcome;
+    }
+  }
+
+  private enterStage(a: Attempt, stage: ActiveStage): void {
+    if (a.stage === stage || a.phase !== 'connecting') return;
+    const now = this.clock();
+    const finished: StageTiming = { stage: a.stage, startedAt: a.stageStartedAt, ms: now - a.stageStartedAt };
+    a.stages.push(finished);
+    a.stage = stage;
+    a.stageStartedAt = now;
+    this.emit('stage', { sessionId: a.sessionId, profileId: a.profile.id, stage, at: now, finished });
+    this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'stage', stage, message: `stage ${stage} (after ${finished.stage} took ${finished.ms} ms)`, fields: { previous: finished.stage, ms: finished.ms } });
+    this.publishConnecting(a);
+  }
+
+  private publishConnecting(a: Attempt): void {
+    this.setState({
+      state: 'connecting',
+      sessionId: a.sessionId,
+      profileId: a.profile.id,
+      profileName: a.profile.name,
+      gateway: { host: a.profile.gateway.host, port: a.profile.gateway.port },
+      startedAt: a.startedAt,
+      stage: a.stage,
+      stageStartedAt: a.stageStartedAt,
+      stages: [...a.stages],
+    });
+  }
+
+  private setState(s: ConnectionState): void {
+    this.current = s;
+    this.emit('state', s);
+  }
+
+  private log(input: LogInput): void {
+    this.opts.log.append(input);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Shared wiring for the daemon tests: a loopback UDP "gateway" around the
+ * in-process TestResponder, free ports, a test profile, and a RECORDING
+ * platform backend (the host kernel has no ESP, so the real XFRM install is
+ * exercised in the lab; here we check what the supervisor asks of the
+ * platform, in which order, with which CHILD_SA).
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { randomUUID } from 'node:crypto';
+
+import { parseProfile, type Profile } from '../../../native-helper/src/api/profile.js';
+import type { ChildSaSpec, Endpoint } from '../../../native-helper/src/ike/actions.js';
+import type { ApplyConfigParams, PlatformBackend, SweepReport, TeardownReport, TrafficCounters } from '../../../native-helper/src/platform/backend.js';
+import { PlatformError } from '../../../native-helper/src/platform/backend.js';
+import { TestResponder, seededRandom, type ResponderConfig } from '../../support/test-responder.js';
+import { responderConfig } from '../ike/session/harness.js';
+
+export const LOOPBACK = '127.0.0.1';
+export const TEST_PSK = 'test-psk-0123456789';
+
+export async function freePorts(n: number): Promise<number[]> {
+  const sockets: Socket[] = [];
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = createSocket('udp4');
+    await new Promise<void>((resolve) => s.bind(0, LOOPBACK, () => resolve()));
+    ports.push(s.address().port);
+    sockets.push(s);
+  }
+  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
+export interface UdpGateway {
+  readonly port: number;
+  readonly responder: TestResponder;
+  /** stop answering (a dead gateway) */
+  mute: boolean;
+  received: number;
+  /** sends gateway-initiated datagrams (e.g. responder.request([...])) to an endpoint */
+  push(datagrams: readonly Uint8Array[], to: Endpoint): void;
+  close(): Promise<void>;
+}
+
+/** The TestResponder behind a UDP socket on loopback (IKE port only: no NAT on loopback). */
+export async function udpGateway(over: Partial<ResponderConfig> = {}): Promise<UdpGateway> {
+  const [port] = await freePorts(1);
+  if (port === undefined) throw new Error('no port');
+  const responder = new TestResponder(responderConfig({ endpoint: { address: LOOPBACK, port }, random: seededRandom(randomUUID()), ...over }));
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(port, LOOPBACK, () => resolve()));
+  const gw: UdpGateway = {
+    port,
+    responder,
+    mute: false,
+    received: 0,
+    push: (datagrams, to) => datagrams.forEach((d) => s.send(d, to.port, to.address)),
+    close: () => new Promise<void>((resolve) => s.close(() => resolve())),
+  };
+  s.on('message', (msg, rinfo) => {
+    gw.received++;
+    if (gw.mute) return;
+    const from: Endpoint = { address: rinfo.address, port: rinfo.port };
+    for (const answer of responder.handle(new Uint8Array(msg), from)) s.send(answer, rinfo.port, rinfo.address);
+  });
+  return gw;
+}
+
+export function testProfile(gatewayPort: number, over: Record<string, unknown> = {}): Profile {
+  const r = parseProfile({
+    version: 1,
+    id: randomUUID(),
+    name: 'Loopback test',
+    gateway: { host: LOOPBACK, port: gatewayPort },
+    remoteId: 'vpn.lab.example',
+    auth: { method: 'psk', localId: 'psk-client@lab.example' },
+    ...over,
+  });
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.profile;
+}
+
+export type PlatformCall =
+  | { readonly op: 'installChildSa'; readonly spec: ChildSaSpec }
+  | { readonly op: 'removeChildSa'; readonly id: number }
+  | { readonly op: 'applyConfig'; readonly params: ApplyConfigParams }
+  | { readonly op: 'readCounters' }
+  | { readonly op: 'teardown'; readonly reason: string }
+  | { readonly op: 'sweepStale' };
+
+const zero = { sa: 0, policy: 0, route: 0, rule: 0, address: 0, dns: 0 } as const;
+
+/** Records every call; can be told to fail one operation or to hang. */
+export class RecordingPlatform implements PlatformBackend {
+  readonly name = 'recording';
+  readonly calls: PlatformCall[] = [];
+  failOn: 'installChildSa' | 'applyConfig' | undefined;
+  private live = new Set<number>();
+
+  async installChildSa(spec: ChildSaSpec): Promise<void> {
+    this.calls.push({ op: 'installChildSa', spec });
+    await Promise.resolve();
+    if (this.failOn === 'installChildSa') throw new PlatformError('command-failed', 'installChildSa', 'RTNETLINK answers: Function not implemented (recorded failure)');
+    this.live.add(spec.id);
+  }
+  async removeChildSa(id: number): Promise<void> {
+    this.calls.push({ op: 'removeChildSa', id });
+    this.live.delete(id);
+    await Promise.resolve();
+  }
+  async applyConfig(params: ApplyConfigParams): Promise<void> {
+    this.calls.push({ op: 'applyConfig', params });
+    await Promise.resolve();
+    if (this.failOn === 'applyConfig') throw new PlatformError('command-failed', 'applyConfig', 'route add failed (recorded failure)');
+  }
+  async readCounters(): Promise<TrafficCounters> {
+    this.calls.push({ op: 'readCounters' });
+    await Promise.resolve();
+    return { bytesIn: 1000 * this.live.size, bytesOut: 2000 * this.live.size, packetsIn: 10, packetsOut: 20, sas: [] };
+  }
+  async teardown(reason: string): Promise<TeardownReport> {
+    this.calls.push({ op: 'teardown', reason });
+    const removed = { ...zero, sa: this.live.size * 2 };
+    this.live.clear();
+    await Promise.resolve();
+    return { reason, removed, problems: [], clean: true, durationMs: 1 };
+  }
+  async sweepStale(): Promise<SweepReport> {
+    this.calls.push({ op: 'sweepStale' });
+    await Promise.resolve();
+    return { fromJournal: { ...zero }, fromMarkers: { ...zero, sa: 2 }, problems: [], clean: true, durationMs: 1 };
+  }
+  async enableLeakGuard(): Promise<void> {
+    await Promise.resolve();
+  }
+  async disableLeakGuard(): Promise<void> {
+    await Promise.resolve();
+  }
+  ops(): string[] {
+    return this.calls.map((c) => c.op);
+  }
+}
