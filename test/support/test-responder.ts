@@ -58,6 +58,7 @@ import { padSkPlaintext, unpadSkPlaintext } from '../../native-helper/src/ike/cr
 import { espKeyLengths } from '../../native-helper/src/ike/crypto/suite.js';
 import type { EspSuite, IkeSuite } from '../../native-helper/src/ike/crypto/suite.js';
 import { identityToPayload } from '../../native-helper/src/pki/identity.js';
+import { authenticatorResponse, generateNtResponse, mschapv2Msk, ntPasswordHash } from '../../native-helper/src/eap/mschapv2-crypto.js';
 import type { Identity } from '../../native-helper/src/pki/identity.js';
 
 // ---------------------------------------------------------------- deterministic randomness
@@ -110,6 +111,10 @@ export interface Misbehaviour {
   readonly natInitiator?: boolean;
   /** send no NAT detection notifies */
   readonly noNatd?: boolean;
+  /** RFC 4478: send AUTH_LIFETIME with this many seconds in the IKE_AUTH response */
+  readonly authLifetime?: number;
+  /** answer CREATE_CHILD_SA with this error notify */
+  readonly rekeyRefuse?: number;
 }
 
 export type ResponderAuth = { readonly method: 'psk'; readonly psk: Uint8Array } | { readonly method: 'signature'; readonly privateKey: KeyObject; readonly chain: readonly Uint8Array[] };
@@ -132,6 +137,23 @@ export interface ResponderConfig {
   readonly fragmentSize?: number;
   readonly misbehave?: Misbehaviour;
   readonly random: (n: number) => Uint8Array;
+  /** authenticate the initiator with EAP-MSCHAPv2 (RFC 7296 §2.16) instead of its AUTH */
+  readonly eap?: ResponderEap;
+}
+
+export interface ResponderEap {
+  readonly identity: string;
+  readonly password: string;
+  /** answer a wrong NT-Response with this MS-CHAPv2 error (default 691), or reject the right one with it */
+  readonly rejectWith?: number;
+  /** send a wrong S= authenticator response */
+  readonly wrongAuthenticator?: boolean;
+  /** send EAP-Success right after the identity (no method run) */
+  readonly earlySuccess?: boolean;
+  /** propose this EAP type first (the initiator should Nak it), then fail */
+  readonly proposeType?: number;
+  /** compute our final AUTH with a wrong MSK */
+  readonly wrongMskAuth?: boolean;
 }
 
 // ---------------------------------------------------------------- helpers
@@ -203,6 +225,8 @@ export interface ResponderChild {
   readonly responderSpi: number;
   readonly suite: EspSuite;
   readonly keys: ChildKeys;
+  /** created by a CREATE_CHILD_SA the gateway initiated: keys.encI is gateway→initiator */
+  readonly gatewayInitiated?: boolean;
 }
 
 export type Header = Omit<IkeHeader, 'length' | 'nextPayload'>;
@@ -236,6 +260,14 @@ export class TestResponder {
   private fragmentsTotal = 0;
   private fragmentsFirst = 0;
   private ourMid = 0;
+  /** EAP server state (RFC 7296 §2.16) */
+  eapState: 'none' | 'identity' | 'challenge' | 'success' | 'failure' | 'done' = 'none';
+  eapRounds = 0;
+  private eapId = 1;
+  private eapChallenge: Uint8Array = new Uint8Array(16);
+  private eapMsk: Uint8Array | undefined;
+  private eapIdi: Uint8Array | undefined;
+  private eapFirstRequest: Payload[] | undefined;
 
   constructor(readonly config: ResponderConfig) {
     this.spiR = config.random(8);
@@ -288,6 +320,7 @@ export class TestResponder {
     let response: Payload[];
     if (h.exchange === ExchangeType.IKE_AUTH) response = this.ikeAuth(inner, from);
     else if (h.exchange === ExchangeType.INFORMATIONAL) response = this.informational(inner);
+    else if (h.exchange === ExchangeType.CREATE_CHILD_SA) response = this.createChildSa(inner);
     else throw new Error(`responder cannot serve exchange ${h.exchange}`);
     const out = this.seal({ ...this.header(h.exchange, h.messageId, true) }, response);
     this.lastResponse = { mid: h.messageId, request: key, datagrams: out };
@@ -471,8 +504,11 @@ export class TestResponder {
   private ikeAuth(inner: Payload[], from: Endpoint): Payload[] {
     void from;
     const get = (t: number) => inner.find((x) => x.type === t);
+    if (this.config.eap !== undefined && this.eapState !== 'none') return this.eapRound(inner);
     const idi = get(PayloadType.IDi) as { idType: number; data: Uint8Array } | undefined;
-    const auth = get(PayloadType.AUTH) as { method: number; data: Uint8Array } | undefined;
+    const auth0 = get(PayloadType.AUTH) as { method: number; data: Uint8Array } | undefined;
+    if (this.config.eap !== undefined && idi !== undefined && auth0 === undefined) return this.eapStart(inner, idi);
+    const auth = auth0;
     if (idi === undefined || auth === undefined || this.prf === undefined || this.ikeKeys === undefined) throw new Error('IKE_AUTH without IDi/AUTH');
     if (this.mis.authFailed === true) return [notify(NotifyType.AUTHENTICATION_FAILED)];
     const idiBody = new Uint8Array(4 + idi.data.length);
@@ -508,6 +544,131 @@ export class TestResponder {
     }
     if (this.mis.wrongAuth === true) authPayload = { ...authPayload, data: authPayload.data.map((b, i) => (i === authPayload.data.length - 1 ? b ^ 1 : b)) };
     out.push({ type: PayloadType.AUTH, ...authPayload });
+    return this.childAndConfig(inner, out);
+  }
+
+  /** Our IDr, CERT and AUTH (the gateway's half of IKE_AUTH). */
+  private ourAuth(): Payload[] {
+    if (this.prf === undefined || this.ikeKeys === undefined) throw new Error('no keys');
+    const id = identityToPayload(this.mis.idr ?? this.config.id);
+    const idrBody = new Uint8Array(4 + id.data.length);
+    idrBody[0] = id.idType;
+    idrBody.set(id.data, 4);
+    const octetsR = signedOctets({ message: this.initResponse as Uint8Array, peerNonce: this.nonceI as Uint8Array, prf: this.prf, skP: this.ikeKeys.skPr, idBody: idrBody });
+    const out: Payload[] = [{ type: PayloadType.IDr, idType: id.idType, data: id.data }];
+    if (this.config.auth.method === 'psk') {
+      out.push({ type: PayloadType.AUTH, method: AuthMethod.PSK, data: pskAuthData(this.prf, this.config.auth.psk, octetsR) });
+    } else {
+      for (const der of this.config.auth.chain) out.push({ type: PayloadType.CERT, encoding: CertEncoding.X509_SIGNATURE, data: der });
+      const sig = createSignatureAuth({ privateKey: this.config.auth.privateKey, octets: octetsR, peerHashAlgorithms: this.initiatorHashes });
+      out.push({ type: PayloadType.AUTH, method: sig.method, data: sig.data });
+    }
+    return out;
+  }
+
+  private eapPacket(code: number, type?: number, data: Uint8Array = new Uint8Array(0)): Payload {
+    const body = type === undefined ? new Uint8Array(0) : Uint8Array.of(type, ...data);
+    const m = new Uint8Array(4 + body.length);
+    m[0] = code;
+    m[1] = this.eapId;
+    m[2] = m.length >> 8;
+    m[3] = m.length & 0xff;
+    m.set(body, 4);
+    return { type: PayloadType.EAP, message: m };
+  }
+
+  private eapStart(inner: Payload[], idi: { idType: number; data: Uint8Array }): Payload[] {
+    this.eapFirstRequest = inner;
+    this.eapIdi = new Uint8Array(4 + idi.data.length);
+    this.eapIdi[0] = idi.idType;
+    this.eapIdi.set(idi.data, 4);
+    this.eapState = 'identity';
+    return [...this.ourAuth(), this.eapPacket(1, 1)];
+  }
+
+  /** One EAP round of the server (RFC 3748; MS-CHAPv2 as strongSwan's eap-mschapv2 does it). */
+  private eapRound(inner: Payload[]): Payload[] {
+    const eap = this.config.eap as ResponderEap;
+    this.eapRounds++;
+    const get = (t: number) => inner.find((x) => x.type === t);
+    const msg = (get(PayloadType.EAP) as { message: Uint8Array } | undefined)?.message;
+    const authP = get(PayloadType.AUTH) as { method: number; data: Uint8Array } | undefined;
+    if (this.eapState === 'done') {
+      if (authP === undefined || this.eapMsk === undefined || this.prf === undefined || this.ikeKeys === undefined) return [notify(NotifyType.AUTHENTICATION_FAILED)];
+      const octetsI = signedOctets({ message: this.initRequest as Uint8Array, peerNonce: this.nonceR as Uint8Array, prf: this.prf, skP: this.ikeKeys.skPi, idBody: this.eapIdi as Uint8Array });
+      if (!verifyPskAuthData(this.prf, this.eapMsk, octetsI, authP.data)) return [notify(NotifyType.AUTHENTICATION_FAILED)];
+      this.authenticated = true;
+      const id = identityToPayload(this.mis.idr ?? this.config.id);
+      const idrBody = new Uint8Array(4 + id.data.length);
+      idrBody[0] = id.idType;
+      idrBody.set(id.data, 4);
+      const octetsR = signedOctets({ message: this.initResponse as Uint8Array, peerNonce: this.nonceI as Uint8Array, prf: this.prf, skP: this.ikeKeys.skPr, idBody: idrBody });
+      const msk = eap.wrongMskAuth === true ? new Uint8Array(64).fill(7) : this.eapMsk;
+      return this.childAndConfig(this.eapFirstRequest as Payload[], [{ type: PayloadType.AUTH, method: AuthMethod.PSK, data: pskAuthData(this.prf, msk, octetsR) }]);
+    }
+    if (msg === undefined || msg[0] !== 2 || msg[1] !== this.eapId) throw new Error(`responder expected an EAP Response with identifier ${this.eapId}`);
+    const type = msg[4];
+    const data = msg.subarray(5);
+    this.eapId = (this.eapId + 1) & 0xff;
+    if (this.eapState === 'identity') {
+      if (type !== 1) throw new Error('expected EAP Response/Identity');
+      if (eap.earlySuccess === true) {
+        this.eapState = 'done';
+        return [this.eapPacket(3)];
+      }
+      if (eap.proposeType !== undefined) {
+        this.eapState = 'failure';
+        return [this.eapPacket(1, eap.proposeType, Uint8Array.of(0))];
+      }
+      this.eapState = 'challenge';
+      this.eapChallenge = this.config.random(16);
+      const name = new TextEncoder().encode('strongSwan');
+      const ms = new Uint8Array(4 + 1 + 16 + name.length);
+      ms[0] = 1;
+      ms[1] = this.eapId;
+      ms[2] = ms.length >> 8;
+      ms[3] = ms.length & 0xff;
+      ms[4] = 16;
+      ms.set(this.eapChallenge, 5);
+      ms.set(name, 21);
+      return [this.eapPacket(1, 26, ms)];
+    }
+    if (this.eapState === 'challenge') {
+      if (type !== 26 || data[0] !== 2) throw new Error('expected an MS-CHAPv2 Response');
+      const peerChallenge = data.slice(5, 21);
+      const nt = data.slice(29, 53);
+      const name = data.subarray(54);
+      const hash = ntPasswordHash(eap.password);
+      const expected = generateNtResponse(this.eapChallenge, peerChallenge, name, hash);
+      const good = Buffer.compare(Buffer.from(expected), Buffer.from(nt)) === 0 && new TextDecoder().decode(name) === eap.identity;
+      if (!good || eap.rejectWith !== undefined) {
+        this.eapState = 'failure';
+        const text = `E=${eap.rejectWith ?? 691} R=1 C=${Buffer.from(this.config.random(16)).toString('hex').toUpperCase()} V=3 M=Login incorrect`;
+        return [this.eapPacket(1, 26, Uint8Array.of(4, this.eapId, 0, 0, ...new TextEncoder().encode(text)))];
+      }
+      let s = authenticatorResponse(hash, nt, peerChallenge, this.eapChallenge, name);
+      if (eap.wrongAuthenticator === true) s = s.map((b, i) => (i === 0 ? b ^ 1 : b));
+      this.eapMsk = mschapv2Msk(hash, nt);
+      this.eapState = 'success';
+      const text = `S=${Buffer.from(s).toString('hex').toUpperCase()} M=Welcome2strongSwan`;
+      return [this.eapPacket(1, 26, Uint8Array.of(3, this.eapId, 0, 0, ...new TextEncoder().encode(text)))];
+    }
+    if (this.eapState === 'success') {
+      if (type === 26 && data[0] === 3) {
+        this.eapState = 'done';
+        return [this.eapPacket(3)];
+      }
+      this.eapState = 'failure';
+      return [this.eapPacket(4)];
+    }
+    // failure: whatever the peer answered (a Failure Response or a Nak), EAP ends with EAP-Failure.
+    this.eapState = 'none';
+    return [this.eapPacket(4)];
+  }
+
+  private childAndConfig(inner: Payload[], out: Payload[]): Payload[] {
+    const get = (t: number) => inner.find((x) => x.type === t);
+    if (this.prf === undefined || this.ikeKeys === undefined) throw new Error('no keys');
     if (this.mis.childError !== undefined) return [...out, notify(this.mis.childError)];
     // configuration
     const cp = get(PayloadType.CP) as { cfgType: number; attributes: readonly CfgAttribute[] } | undefined;
@@ -544,7 +705,7 @@ export class TestResponder {
     let chosen: { proposal: Proposal; suite: EspSuite } | undefined;
     if (this.mis.espNoProposal !== true) {
       for (const suite of this.config.esp) {
-        const prop = sa.proposals.find((x) => x.protocol === ProtocolId.ESP && offers(x, transformsOf(suite, true)));
+        const prop = sa.proposals.find((x) => x.protocol === ProtocolId.ESP && offers(x, transformsOf({ ...suite, ke: undefined }, true)));
         if (prop !== undefined) {
           chosen = { proposal: prop, suite };
           break;
@@ -564,18 +725,132 @@ export class TestResponder {
     this.children.push({ initiatorSpi, responderSpi, suite: chosen.suite, keys });
     const spi = new Uint8Array(4);
     new DataView(spi.buffer).setUint32(0, responderSpi);
-    out.push({ type: PayloadType.SA, proposals: [{ number: chosen.proposal.number, protocol: ProtocolId.ESP, spi, transforms: transformsOf(chosen.suite, true) }] });
+    out.push({ type: PayloadType.SA, proposals: [{ number: chosen.proposal.number, protocol: ProtocolId.ESP, spi, transforms: transformsOf({ ...chosen.suite, ke: undefined }, true) }] });
     out.push({ type: PayloadType.TSi, selectors: narrowedTsi });
     out.push({ type: PayloadType.TSr, selectors: narrowedTsr });
+    if (this.mis.authLifetime !== undefined) out.push(notify(NotifyType.AUTH_LIFETIME, Uint8Array.of(this.mis.authLifetime >>> 24, (this.mis.authLifetime >>> 16) & 0xff, (this.mis.authLifetime >>> 8) & 0xff, this.mis.authLifetime & 0xff)));
     return out;
   }
 
   // ------------------------------------------------------------ INFORMATIONAL
 
   private informational(inner: Payload[]): Payload[] {
-    const del = inner.find((x) => x.type === PayloadType.DELETE) as { protocol: number } | undefined;
+    const del = inner.find((x) => x.type === PayloadType.DELETE) as { protocol: number; spis: readonly Uint8Array[] } | undefined;
     if (del?.protocol === ProtocolId.IKE) this.deleted = true;
+    if (del?.protocol === ProtocolId.ESP) {
+      // RFC 7296 §1.4.1: answer with the SPIs of the other direction, and forget the pairs.
+      const ours: Uint8Array[] = [];
+      for (const spiBytes of del.spis) {
+        const spi = new DataView(spiBytes.buffer, spiBytes.byteOffset, 4).getUint32(0);
+        const i = this.children.findIndex((c) => c.initiatorSpi === spi);
+        const c = this.children[i];
+        if (c === undefined) continue;
+        this.deletedChildren.push(c);
+        this.children.splice(i, 1);
+        const b = new Uint8Array(4);
+        new DataView(b.buffer).setUint32(0, c.responderSpi);
+        ours.push(b);
+      }
+      return ours.length === 0 ? [] : [{ type: PayloadType.DELETE, protocol: ProtocolId.ESP, spis: ours }];
+    }
     return [];
+  }
+
+  /** CHILD_SAs the initiator deleted (after a rekey) */
+  readonly deletedChildren: ResponderChild[] = [];
+  /** CREATE_CHILD_SA requests we served: the rekeyed SPI and whether KE was used */
+  readonly rekeys: { rekeyedSpi: number; pfs: boolean }[] = [];
+
+  /** Answers the initiator's CHILD_SA rekey (RFC 7296 §1.3.3). */
+  private createChildSa(inner: Payload[]): Payload[] {
+    const get = (t: number) => inner.find((x) => x.type === t);
+    if (this.prf === undefined || this.ikeKeys === undefined) throw new Error('no keys');
+    if (this.mis.rekeyRefuse !== undefined) return [notify(this.mis.rekeyRefuse)];
+    const rekey = inner.find((x): x is NotifyPayload => x.type === PayloadType.NOTIFY && 'notifyType' in x && x.notifyType === NotifyType.REKEY_SA);
+    const sa = get(PayloadType.SA) as SaPayload | undefined;
+    const nonce = get(PayloadType.NONCE) as { nonce: Uint8Array } | undefined;
+    const tsi = get(PayloadType.TSi) as { selectors: readonly TrafficSelector[] } | undefined;
+    const tsr = get(PayloadType.TSr) as { selectors: readonly TrafficSelector[] } | undefined;
+    if (rekey === undefined || sa === undefined || nonce === undefined || tsi === undefined || tsr === undefined) throw new Error('CREATE_CHILD_SA without REKEY_SA/SA/Nonce/TS');
+    const rekeyedSpi = new DataView(rekey.spi.buffer, rekey.spi.byteOffset, 4).getUint32(0);
+    if (!this.children.some((c) => c.initiatorSpi === rekeyedSpi)) return [{ ...notify(NotifyType.CHILD_SA_NOT_FOUND), protocol: ProtocolId.ESP, spi: rekey.spi }];
+    let chosen: { proposal: Proposal; suite: EspSuite } | undefined;
+    for (const suite of this.config.esp) {
+      const prop = sa.proposals.find((x) => x.protocol === ProtocolId.ESP && offers(x, transformsOf(suite, true)));
+      if (prop !== undefined) {
+        chosen = { proposal: prop, suite };
+        break;
+      }
+    }
+    if (chosen === undefined) return [notify(NotifyType.NO_PROPOSAL_CHOSEN)];
+    let shared: Uint8Array | undefined;
+    const out: Payload[] = [];
+    const nonceR = this.config.random(32);
+    const responderSpi = (0xc1000000 | (this.children.length + this.deletedChildren.length + 1)) >>> 0;
+    const spi = new Uint8Array(4);
+    new DataView(spi.buffer).setUint32(0, responderSpi);
+    out.push({ type: PayloadType.SA, proposals: [{ number: chosen.proposal.number, protocol: ProtocolId.ESP, spi, transforms: transformsOf(chosen.suite, true) }] });
+    out.push({ type: PayloadType.NONCE, nonce: nonceR });
+    if (chosen.suite.ke !== undefined) {
+      const kei = get(PayloadType.KE) as { group: number; data: Uint8Array } | undefined;
+      if (kei === undefined || kei.group !== chosen.suite.ke) return [notify(NotifyType.INVALID_KE_PAYLOAD, Uint8Array.of(chosen.suite.ke >> 8, chosen.suite.ke & 0xff))];
+      const ke = createKeyExchange(chosen.suite.ke);
+      shared = ke.computeSharedSecret(kei.data);
+      out.push({ type: PayloadType.KE, group: ke.group, data: ke.publicValue });
+    }
+    out.push({ type: PayloadType.TSi, selectors: tsi.selectors }, { type: PayloadType.TSr, selectors: tsr.selectors });
+    const initiatorSpi = new DataView(chosen.proposal.spi.buffer, chosen.proposal.spi.byteOffset, 4).getUint32(0);
+    const keys = deriveChildKeys({ prf: this.prf, skD: this.ikeKeys.skD, nonceI: nonce.nonce, nonceR, ...(shared === undefined ? {} : { sharedSecret: shared }), ...espKeyLengths(chosen.suite) });
+    this.children.push({ initiatorSpi, responderSpi, suite: chosen.suite, keys });
+    this.rekeys.push({ rekeyedSpi, pfs: shared !== undefined });
+    return out;
+  }
+
+  /** State of a rekey WE (the gateway) started, completed by completePeerRekey(). */
+  private ownRekey: { nonceI: Uint8Array; responderSpi: number; suite: EspSuite; ke?: ReturnType<typeof createKeyExchange> } | undefined;
+
+  /** A CREATE_CHILD_SA request from the gateway rekeying `child` (§1.3.3), optionally with PFS. */
+  rekeyRequest(child: ResponderChild, opts: { pfsGroup?: number; nonce?: Uint8Array; tsi?: readonly TrafficSelector[] } = {}): Uint8Array[] {
+    const suite: EspSuite = opts.pfsGroup === undefined ? child.suite : { ...child.suite, ke: opts.pfsGroup };
+    const nonceI = opts.nonce ?? this.config.random(32);
+    const responderSpi = (0xc2000000 | (this.children.length + this.deletedChildren.length + 1)) >>> 0;
+    const spi = new Uint8Array(4);
+    new DataView(spi.buffer).setUint32(0, responderSpi);
+    const rekeySpi = new Uint8Array(4);
+    new DataView(rekeySpi.buffer).setUint32(0, child.responderSpi);
+    const ke = opts.pfsGroup === undefined ? undefined : createKeyExchange(opts.pfsGroup);
+    this.ownRekey = { nonceI, responderSpi, suite, ...(ke === undefined ? {} : { ke }) };
+    const inner: Payload[] = [
+      { ...notify(NotifyType.REKEY_SA), protocol: ProtocolId.ESP, spi: rekeySpi },
+      { type: PayloadType.SA, proposals: [{ number: 1, protocol: ProtocolId.ESP, spi, transforms: transformsOf(suite, true) }] },
+      { type: PayloadType.NONCE, nonce: nonceI },
+    ];
+    if (ke !== undefined) inner.push({ type: PayloadType.KE, group: ke.group, data: ke.publicValue });
+    inner.push({ type: PayloadType.TSi, selectors: [...(opts.tsi ?? this.config.localTs)] }, { type: PayloadType.TSr, selectors: [hostSelector(ipBytes(this.config.pool?.ipv4 ?? '0.0.0.0'))] });
+    return this.request(inner, ExchangeType.CREATE_CHILD_SA);
+  }
+
+  /** Reads the initiator's answer to rekeyRequest() (lastPeerResponse) and records the new CHILD_SA. */
+  completePeerRekey(): ResponderChild | undefined {
+    const r = this.lastPeerResponse;
+    const own = this.ownRekey;
+    if (r === undefined || own === undefined || this.prf === undefined || this.ikeKeys === undefined) return undefined;
+    const sa = r.find((x) => x.type === PayloadType.SA) as SaPayload | undefined;
+    const nonce = r.find((x) => x.type === PayloadType.NONCE) as { nonce: Uint8Array } | undefined;
+    if (sa === undefined || nonce === undefined) return undefined;
+    const p = sa.proposals[0] as Proposal;
+    let shared: Uint8Array | undefined;
+    if (own.ke !== undefined) {
+      const ker = r.find((x) => x.type === PayloadType.KE) as { data: Uint8Array } | undefined;
+      if (ker === undefined) return undefined;
+      shared = own.ke.computeSharedSecret(ker.data);
+    }
+    const keys = deriveChildKeys({ prf: this.prf, skD: this.ikeKeys.skD, nonceI: own.nonceI, nonceR: nonce.nonce, ...(shared === undefined ? {} : { sharedSecret: shared }), ...espKeyLengths(own.suite) });
+    // We initiated: our (responder's) SPI is the one the initiator sends to; keys I→R are ours-to-them.
+    const child: ResponderChild = { initiatorSpi: new DataView(p.spi.buffer, p.spi.byteOffset, 4).getUint32(0), responderSpi: own.responderSpi, suite: own.suite, keys, gatewayInitiated: true };
+    this.children.push(child);
+    this.ownRekey = undefined;
+    return child;
   }
 
   /** A request from the gateway to the initiator (liveness check, DELETE), with our next Message ID. */

@@ -16,6 +16,9 @@ export const FailureCodes = {
   AUTH_FAILED: 'The gateway rejected our credentials.',
   PSK_MISMATCH: 'The gateway rejected our pre-shared key, or our identity is not the one it expects.',
   EAP_FAILED: 'The gateway rejected the user name or password (EAP failure).',
+  EAP_PASSWORD_WRONG: 'The gateway rejected the password for this user name.',
+  EAP_ACCOUNT_REJECTED: 'The account may not sign in (disabled, expired password, outside permitted hours or no VPN permission).',
+  EAP_METHOD_REFUSED: 'The gateway does not offer the sign-in method this profile uses.',
   // --- IKE_AUTH: us authenticating the gateway
   PEER_AUTH_FAILED: 'The gateway could not prove its identity (its AUTH payload did not verify).',
   CERT_UNTRUSTED: "The gateway's certificate does not chain to a trusted CA of this profile.",

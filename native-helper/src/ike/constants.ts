@@ -255,6 +255,8 @@ export const NotifyType = {
   UPDATE_SA_ADDRESSES: 16400,
   COOKIE2: 16401,
   NO_NATS_ALLOWED: 16402,
+  /** RFC 4478: the gateway wants us to reauthenticate within this many seconds */
+  AUTH_LIFETIME: 16403,
   /** RFC 4739 */
   MULTIPLE_AUTH_SUPPORTED: 16404,
   ANOTHER_AUTH_FOLLOWS: 16405,

@@ -20,7 +20,7 @@ export function makeFailure(code: FailureCode, message: string, fields?: Fields)
 /** What the exchange that got the error notify asked for, to name in the message. */
 export interface FailureContext {
   readonly exchange: 'IKE_SA_INIT' | 'IKE_AUTH' | 'INFORMATIONAL';
-  readonly authMethod: 'psk' | 'signature';
+  readonly authMethod: 'psk' | 'signature' | 'eap';
   readonly localId: string;
   readonly remoteId?: string;
   readonly offeredIke: readonly string[];
@@ -68,6 +68,13 @@ export function failureFromNotify(notifyType: number, data: Uint8Array, ctx: Fai
         return makeFailure(
           'PSK_MISMATCH',
           `The gateway rejected our authentication (AUTHENTICATION_FAILED): either the pre-shared key is wrong, or the gateway does not expect our identity "${ctx.localId}".`,
+          { ...base, localId: ctx.localId },
+        );
+      }
+      if (ctx.authMethod === 'eap') {
+        return makeFailure(
+          'EAP_FAILED',
+          `The gateway rejected our sign-in as "${ctx.localId}" (AUTHENTICATION_FAILED): it may not accept this identity or EAP method.`,
           { ...base, localId: ctx.localId },
         );
       }

@@ -32,7 +32,8 @@ import type { ExchangeContext, NatState } from './exchange/context.js';
 import { IkeAuthTask } from './exchange/ike-auth.js';
 import { IkeSaInitTask } from './exchange/ike-sa-init.js';
 import { NONCE_LENGTH } from './exchange/ike-sa-init.js';
-import { DeleteIkeSaTask, answerInformational, refuseRequest } from './exchange/informational.js';
+import { DeleteIkeSaTask, LivenessTask, answerInformational, refuseRequest } from './exchange/informational.js';
+import { DeleteChildSaTask, RekeyChildSaTask, answerCreateChildSa } from './exchange/child-rekey.js';
 import { notifyPayload } from './exchange/payloads.js';
 import { DEFAULT_NATT_PORT, validateConfig } from './exchange/session-config.js';
 import type { IkeSessionConfig } from './exchange/session-config.js';
@@ -43,6 +44,12 @@ import type { MessageHeader, ReassemblyResult, UnprotectResult } from './protect
 
 export type { IkeSessionConfig, LocalAuth } from './exchange/session-config.js';
 export { DEFAULT_IKE_MTU, DEFAULT_RETRANSMIT } from './exchange/session-config.js';
+
+/** How long our answer to the gateway's CHILD_SA rekey waits for the host's install report (childSaInstalled) at most. */
+export const PEER_REKEY_HOLD_MS = 500;
+
+/** How long after a rekey of ours the predecessor is deleted if the host does not report the install earlier. */
+export const REKEY_DELETE_DELAY_MS = 2000;
 
 export interface IkeSessionDeps {
   /** cryptographically strong random octets (node:crypto randomBytes in the daemon; a seeded generator in tests) */
@@ -122,6 +129,22 @@ export class IkeSession {
   private timerAt: number | undefined;
   private stageNow: IkeStage | undefined;
   private icvFailures = 0;
+  /**
+   * Old CHILD_SAs we replaced, to DELETE once the host installed the
+   * successor (childSaInstalled) or at the latest at `at` (make-before-break:
+   * the gateway switches its outbound SA when it gets our DELETE).
+   */
+  private readonly pendingDeletes: { childId: number; successor: number; at: number }[] = [];
+  /**
+   * Our response to the gateway's CHILD_SA rekey, held until the host has
+   * installed the new pair (childSaInstalled) or until `at`: the gateway
+   * switches to the new SA as soon as it has our response (make-before-break).
+   */
+  private heldResponse: { datagrams: readonly Uint8Array[]; from: Endpoint; to: Endpoint; successor: number; at: number } | undefined;
+  /** RFC 4478: when to tell the host to reauthenticate (a new IKE SA), and whether we did */
+  private reauth: { at: number; deadline: number; lifetimeS: number; signalled: boolean } | undefined;
+  /** when we last heard from the gateway: an authenticated IKE message, or ESP the host reported (§2.4) */
+  private lastHeard = 0;
   /** set when the gateway deleted our last CHILD_SA: we delete the IKE SA, then report this */
   private afterClose: IkeFailure | undefined;
 
@@ -210,6 +233,69 @@ export class IkeSession {
   tick(now: number): IkeAction[] {
     return this.guard(now, () => {
       if (this.isTerminal()) return;
+      this.retransmitDue(now);
+      if (this.st === 'established') this.scheduledWork(now);
+    });
+  }
+
+  private dpdDue(): number | undefined {
+    const interval = this.config.dpdIntervalMs ?? 0;
+    if (interval <= 0 || this.st !== 'established' || this.outstanding !== undefined || this.queue.length > 0) return undefined;
+    return this.lastHeard + interval;
+  }
+
+  /** Our own timers: CHILD_SA rekeys at their soft lifetime (RFC 7296 §2.8), liveness checks (§2.4). */
+  private scheduledWork(now: number): void {
+    const held = this.heldResponse;
+    if (held !== undefined && now >= held.at) {
+      this.heldResponse = undefined;
+      for (const d of held.datagrams) this.ctx.pending.push({ kind: 'send', data: d, from: held.from, to: held.to });
+    }
+    for (let i = 0; i < this.pendingDeletes.length; ) {
+      const d = this.pendingDeletes[i] as { childId: number; at: number };
+      if (now >= d.at) {
+        this.queue.push(new DeleteChildSaTask(this.ctx, d.childId));
+        this.pendingDeletes.splice(i, 1);
+      } else i++;
+    }
+    const dpd = this.dpdDue();
+    if (dpd !== undefined && now >= dpd) this.queue.push(new LivenessTask(this.ctx, this.lastHeard));
+    const r = this.reauth;
+    if (r !== undefined && !r.signalled && now >= r.at) {
+      r.signalled = true;
+      // RFC 4478 §3: the client reauthenticates by creating a new IKE SA from scratch; the host does that.
+      emit(this.ctx, 'warn', 'ike_sa.reauth_required', `the gateway requires a new sign-in within ${r.lifetimeS} s of the last one (AUTH_LIFETIME); reconnect before ${new Date(r.deadline).toISOString()}`, {
+        lifetimeS: r.lifetimeS,
+        deadline: r.deadline,
+        remainingMs: r.deadline - now,
+      });
+    }
+    for (const child of this.ctx.children.values()) {
+      if (child.phase !== 'installed' || child.rekeyAt === undefined || now < child.rekeyAt) continue;
+      child.phase = 'rekeying';
+      child.rekeyAt = undefined;
+      this.queue.push(new RekeyChildSaTask(this.ctx, child.id));
+    }
+    this.initiateNext();
+  }
+
+  /** The earliest time tick() has work: a retransmission, or a rekey when established. */
+  private nextDeadline(): number | undefined {
+    const times: number[] = [];
+    if (this.outstanding !== undefined) times.push(this.outstanding.nextAt);
+    if (this.st === 'established') {
+      for (const c of this.ctx.children.values()) if (c.phase === 'installed' && c.rekeyAt !== undefined) times.push(c.rekeyAt);
+      const dpd = this.dpdDue();
+      if (dpd !== undefined) times.push(dpd);
+      if (this.reauth !== undefined && !this.reauth.signalled) times.push(this.reauth.at);
+      for (const d of this.pendingDeletes) times.push(d.at);
+      if (this.heldResponse !== undefined) times.push(this.heldResponse.at);
+    }
+    return times.length === 0 ? undefined : Math.min(...times);
+  }
+
+  private retransmitDue(now: number): void {
+    {
       const o = this.outstanding;
       if (o === undefined || now < o.nextAt) return;
       if (o.sends - 1 >= o.maxTries) {
@@ -225,6 +311,30 @@ export class IkeSession {
         retransmit: o.sends - 1,
       });
       for (const d of o.datagrams) this.ctx.pending.push({ kind: 'send', data: d, from: o.from, to: o.to });
+    }
+  }
+
+  /**
+   * The host saw inbound ESP on one of our CHILD_SAs (kernel counters grew):
+   * proof of life that postpones the next liveness check (RFC 7296 §2.4:
+   * checks are needed only when nothing was heard).
+   */
+  trafficSeen(now: number): IkeAction[] {
+    return this.guard(now, () => {
+      if (now > this.lastHeard) this.lastHeard = now;
+    });
+  }
+
+  /**
+   * The host finished installing CHILD_SA `id` (an `installChildSa` action).
+   * After a rekey of ours this lets the DELETE of the predecessor go out at
+   * once instead of after REKEY_DELETE_DELAY_MS.
+   */
+  childSaInstalled(id: number, now: number): IkeAction[] {
+    return this.guard(now, () => {
+      for (const d of this.pendingDeletes) if (d.successor === id) d.at = Math.min(d.at, now);
+      if (this.heldResponse?.successor === id) this.heldResponse.at = Math.min(this.heldResponse.at, now);
+      if (this.st === 'established') this.scheduledWork(now);
     });
   }
 
@@ -268,7 +378,7 @@ export class IkeSession {
       }
     }
     const actions = this.ctx.pending.splice(0);
-    const deadline = this.isTerminal() ? undefined : this.outstanding?.nextAt;
+    const deadline = this.isTerminal() ? undefined : this.nextDeadline();
     if (deadline !== undefined && deadline !== this.timerAt) actions.push({ kind: 'timer', at: deadline });
     this.timerAt = deadline;
     return actions;
@@ -381,6 +491,19 @@ export class IkeSession {
       this.terminate(this.afterClose === undefined ? { kind: 'closed', reason } : { kind: 'failed', failure: this.afterClose });
       return;
     }
+    if (o.task.onTimeout === 'dead_peer' || this.st === 'established') {
+      // §2.4: no answer to a request of an established IKE SA: the gateway is gone (or lost our state).
+      const silentMs = this.ctx.now - this.lastHeard;
+      this.terminate({
+        kind: 'failed',
+        failure: makeFailure(
+          'DEAD_PEER',
+          `The gateway ${o.to.address} stopped answering: nothing heard for ${(silentMs / 1000).toFixed(1)} s, and our ${o.task.name === 'liveness' ? 'liveness check' : exchangeName(o.task.exchange)} went unanswered ${o.sends} time(s) over ${(elapsed / 1000).toFixed(1)} s.`,
+          { exchange: exchangeName(o.task.exchange), task: o.task.name, sends: o.sends, elapsedMs: Math.round(elapsed), silentMs: Math.round(silentMs), lastHeardAt: this.lastHeard, detectedAt: this.ctx.now, remote: `${o.to.address}[${o.to.port}]` },
+        ),
+      });
+      return;
+    }
     this.terminate({ kind: 'failed', failure: unreachableFailure(exchangeName(o.task.exchange), o.sends, elapsed, `${o.to.address}[${o.to.port}]`) });
   }
 
@@ -436,6 +559,16 @@ export class IkeSession {
         });
         break;
       }
+      case 'child_rekey': {
+        const r = task instanceof RekeyChildSaTask ? task : undefined;
+        // Make-before-break: the new pair is installed (its action went out first); now the redundant one goes.
+        if (r?.result !== undefined) {
+          // The redundant SA of a collision carries no traffic yet: delete it now. The old one waits for its successor.
+          if (r.result.redundant) this.queue.push(new DeleteChildSaTask(ctx, r.result.childId));
+          else this.pendingDeletes.push({ childId: r.oldId, successor: r.result.childId, at: ctx.now + (this.config.rekeyDeleteDelayMs ?? REKEY_DELETE_DELAY_MS) });
+        }
+        break;
+      }
       case 'ike_delete': {
         const after = this.afterClose;
         this.terminate(after === undefined ? { kind: 'closed', reason: 'disconnected: the IKE SA was deleted' } : { kind: 'failed', failure: after });
@@ -453,6 +586,13 @@ export class IkeSession {
   private notifiesReceived(msg: IkeMessage, payloads: readonly Payload[]): void {
     for (const p of payloads) {
       if (p.type !== PayloadType.NOTIFY || !('notifyType' in p)) continue;
+      if (p.notifyType === NotifyType.AUTH_LIFETIME && p.data.length === 4) {
+        // RFC 4478 §2: seconds from now; ask for the new sign-in a little before (10 %, at most 60 s).
+        const lifetimeS = new DataView(p.data.buffer, p.data.byteOffset, 4).getUint32(0);
+        const deadline = this.ctx.now + lifetimeS * 1000;
+        this.reauth = { at: deadline - Math.min(60_000, lifetimeS * 100), deadline, lifetimeS, signalled: false };
+        emit(this.ctx, 'info', 'ike_sa.auth_lifetime', `the gateway asks for a new sign-in every ${lifetimeS} s (AUTH_LIFETIME)`, { lifetimeS });
+      }
       const error = isErrorNotify(p.notifyType);
       emit(this.ctx, error ? 'warn' : 'debug', 'notify.received', `${notifyName(p.notifyType)} in ${exchangeName(msg.header.exchange)} ${msg.header.response ? 'response' : 'request'} ${msg.header.messageId}`, {
         notify: notifyName(p.notifyType),
@@ -547,6 +687,7 @@ export class IkeSession {
       emit(ctx, 'info', 'message.received', `received ${describeMessage(msg, inner)} from ${d.from.address}[${d.from.port}]`, { summary: describeMessage(msg, inner), octets: d.data.length });
     }
     this.notifiesReceived(msg, payloads);
+    this.lastHeard = ctx.now;
     const result = o.task.process({ header: h, payloads, datagram: d.data });
     switch (result.kind) {
       case 'done':
@@ -554,6 +695,13 @@ export class IkeSession {
         return;
       case 'retry':
         this.outstanding = undefined;
+        this.sendRequest(o.task, ctx.now);
+        return;
+      case 'next':
+        this.outstanding = undefined;
+        this.nextMessageId++;
+        this.reassembler.clear('response');
+        if (o.task.stage !== undefined) this.setStage(o.task.stage);
         this.sendRequest(o.task, ctx.now);
         return;
       case 'failed':
@@ -590,8 +738,10 @@ export class IkeSession {
     if (opened !== undefined && opened.kind !== 'icv' && !(opened.kind === 'ignored')) this.requestFragmentHashes.hashes.add(hash);
     const inner = this.innerPayloads(msg, opened);
     if (inner === undefined) return;
+    this.lastHeard = ctx.now;
     let response: readonly Payload[];
     let outcome: ReturnType<typeof answerInformational> | undefined;
+    let heldFor: number | undefined;
     if (inner === 'malformed') {
       const error = opened !== undefined && 'error' in opened ? opened.error : undefined;
       // §2.5 / §2.21.2: authenticated but unparsable: UNSUPPORTED_CRITICAL_PAYLOAD (with the type) or INVALID_SYNTAX.
@@ -601,9 +751,21 @@ export class IkeSession {
           : [notifyPayload(NotifyType.INVALID_SYNTAX)];
     } else {
       emit(ctx, 'info', 'message.received', `received ${describeMessage(msg, inner)} from ${d.from.address}[${d.from.port}]`, { summary: describeMessage(msg, inner), octets: d.data.length });
+      if (h.exchange === ExchangeType.INFORMATIONAL && inner.some((p) => p.type === PayloadType.NOTIFY && 'notifyType' in p && p.notifyType === NotifyType.AUTH_LIFETIME)) {
+        this.notifiesReceived(msg, inner.filter((p) => p.type === PayloadType.NOTIFY && 'notifyType' in p && p.notifyType === NotifyType.AUTH_LIFETIME));
+      }
       if (h.exchange === ExchangeType.INFORMATIONAL) {
         outcome = answerInformational(ctx, inner);
         response = outcome.response;
+      } else if (h.exchange === ExchangeType.CREATE_CHILD_SA && this.st === 'established') {
+        const answer = answerCreateChildSa(ctx, inner);
+        response = answer.response;
+        heldFor = answer.rekeyed?.newId;
+        const mine = this.outstanding?.task;
+        // §2.8.1: the gateway rekeyed the CHILD_SA our own rekey is in flight for.
+        if (answer.rekeyed !== undefined && mine instanceof RekeyChildSaTask && mine.oldId === answer.rekeyed.oldId) {
+          mine.collision = { nonceI: answer.rekeyed.nonceI, nonceR: answer.rekeyed.nonceR, childId: answer.rekeyed.newId };
+        }
       } else if (h.exchange === ExchangeType.CREATE_CHILD_SA) {
         response = refuseRequest(ctx, h.exchange);
       } else {
@@ -614,7 +776,11 @@ export class IkeSession {
     const header = this.header(h.exchange, h.messageId, true);
     const datagrams = this.protectedDatagrams(header, response);
     this.describeSent(header, response, datagrams, true);
-    for (const r of datagrams) ctx.pending.push({ kind: 'send', data: r, from: { ...d.to }, to: { ...d.from } });
+    if (heldFor !== undefined) {
+      this.heldResponse = { datagrams, from: { ...d.to }, to: { ...d.from }, successor: heldFor, at: ctx.now + (this.config.peerRekeyHoldMs ?? PEER_REKEY_HOLD_MS) };
+    } else {
+      for (const r of datagrams) ctx.pending.push({ kind: 'send', data: r, from: { ...d.to }, to: { ...d.from } });
+    }
     this.lastResponse = { messageId: h.messageId, datagrams, requestHashes: this.requestFragmentHashes.hashes };
     this.requestFragmentHashes = undefined;
     this.peerNextMessageId++;

@@ -180,7 +180,7 @@ describe('ike-interop: Strait initiator vs strongSwan gateway', () => {
 
   after(async () => {
     // Leave the gateway as we found it, whatever a failed case left behind.
-    for (const conn of ['rw-psk', 'rw-ecdsa', 'rw-rsa', 'rw-ecp384']) await swanctlGw(['--terminate', '--ike', conn, '--timeout', '5']).catch(() => undefined);
+    for (const conn of ['rw-psk', 'rw-ecdsa', 'rw-eap', 'rw-rsa', 'rw-ecp384']) await swanctlGw(['--terminate', '--ike', conn, '--timeout', '5']).catch(() => undefined);
     const ms = timings.map((t) => t.ms);
     const summary = { connects: timings, medianMs: ms.length > 0 ? median(ms) : null };
     writeFileSync(join(labState().logDir, 'ike-interop-timings.json'), `${JSON.stringify(summary, null, 2)}\n`);
@@ -280,6 +280,36 @@ describe('ike-interop: Strait initiator vs strongSwan gateway', () => {
     assert.deepEqual(c.child.remoteTs.map(formatTrafficSelector), [LAN.subnet4, LAN.subnet6]);
     assert.equal(c.child.localTs.length, 2);
     await disconnect(c);
+  });
+
+  const eapConfig = (password: string): IkeSessionConfig =>
+    baseConfig({
+      localId: parseIdentity(IDENTITIES.carol.ikeId),
+      auth: { method: 'eap', eap: { method: 'mschapv2', identity: IDENTITIES.carol.eapId, password } },
+      trust: { caCertificates: [certs.ecdsaCa] },
+    });
+
+  it('EAP-MSCHAPv2 (rw-eap): gateway certificate first, MSK AUTH, keys equal the gateway XFRM states', async () => {
+    const c = connected(await connect(eapConfig(labSecret('eapPassword'))));
+    timings.push({ case: 'eap-mschapv2', ms: c.connectMs });
+    await assertKeysMatchGateway(c, GATEWAYS.main.address);
+    const order = c.events.map((e) => e.event).filter((e) => ['ike_auth.peer_authenticated', 'eap.round', 'eap.succeeded', 'eap.auth_verified'].includes(e));
+    assert.equal(order[0], 'ike_auth.peer_authenticated', order.join(', '));
+    assert.deepEqual(order.slice(-2), ['eap.succeeded', 'eap.auth_verified']);
+    const rounds = c.events.find((e) => e.event === 'eap.succeeded')?.fields?.rounds;
+    console.log(`[ike-interop] EAP-MSCHAPv2 signed in after ${String(rounds)} EAP round(s) in ${c.connectMs} ms`);
+    assert.ok(c.config?.ipv4?.address.startsWith('10.99.0.'), JSON.stringify(c.config));
+    assert.ok(!JSON.stringify(c.events).includes(labSecret('eapPassword')), 'the password is in no event');
+    await disconnect(c);
+  });
+
+  it('EAP-MSCHAPv2 wrong password → EAP_PASSWORD_WRONG (distinct code, plain message)', async () => {
+    const r = await connect(eapConfig('certainly-not-carols-password'));
+    const f = failedWith(r, 'EAP_PASSWORD_WRONG');
+    assert.match(f.message, /rejected the password/);
+    assert.equal(f.fields.errorCode, 691);
+    const events = 'events' in r ? r.events : [];
+    assert.ok(!JSON.stringify(events).includes('certainly-not-carols-password'), 'the password is in no event');
   });
 
   it('wrong PSK → PSK_MISMATCH naming our identity', async () => {

@@ -19,6 +19,19 @@ import { firstOf } from './payloads.js';
 import type { TaskFailure } from './task.js';
 
 /**
+ * When to rekey a CHILD_SA installed now: at the soft lifetime minus up to
+ * 10 % random jitter (charon's rand_time), so that the two ends, and many
+ * clients of one gateway, do not all rekey at the same instant (RFC 7296
+ * §2.8: "the SA lifetime ... SHOULD be randomized").
+ */
+export function rekeyTime(ctx: ExchangeContext): number {
+  const softMs = ctx.config.childLifetime.soft * 1000;
+  const r = ctx.random(2);
+  const jitter = (((r[0] as number) << 8) | (r[1] as number)) / 0xffff;
+  return Math.round(ctx.now + softMs - jitter * softMs * 0.1);
+}
+
+/**
  * A fresh inbound SPI. RFC 4303 §2.1 reserves 1..255 and 0; charon's kernel
  * range is 0xc0000000..0xcfffffff, and we keep to it so SPIs are recognisable.
  */
@@ -107,7 +120,7 @@ export function completeChildSa(ctx: ExchangeContext, offer: ChildOffer, payload
     lifetime: { ...ctx.config.childLifetime },
     replayWindow: ctx.config.replayWindow,
   };
-  ctx.children.set(id, { id, inboundSpi: offer.spi, outboundSpi, suite });
+  ctx.children.set(id, { id, inboundSpi: offer.spi, outboundSpi, suite, localTs, remoteTs, rekeyAt: rekeyTime(ctx), phase: 'installed' });
   emit(ctx, 'info', 'child_sa.proposal_chosen', `the gateway chose ESP ${chosen.chosen.text}`, {
     chosen: chosen.chosen.text,
     offered: offer.offer.proposals.map((p) => p.text),

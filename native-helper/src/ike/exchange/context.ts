@@ -9,6 +9,7 @@ import type { Endpoint, IkeAction, IkeEvent, IkeStage } from '../actions.js';
 import type { Prf } from '../crypto/prf.js';
 import type { IkeSuite, EspSuite } from '../crypto/suite.js';
 import type { SkDirection } from '../protection.js';
+import type { TrafficSelector } from '../codec/types.js';
 import type { IkeSessionConfig } from './session-config.js';
 
 export interface IkeSaKeys {
@@ -46,6 +47,13 @@ export interface ChildSaRecord {
   /** the gateway's SPI: we send with it */
   readonly outboundSpi: number;
   readonly suite: EspSuite;
+  /** the negotiated selectors (a rekey asks for the same, RFC 7296 §2.8) */
+  readonly localTs?: readonly TrafficSelector[];
+  readonly remoteTs?: readonly TrafficSelector[];
+  /** when we rekey it: soft lifetime minus jitter (ms on the session clock); undefined once replaced */
+  rekeyAt?: number;
+  /** 'rekeying': our CREATE_CHILD_SA for it is in flight; 'replaced': a successor is installed, the DELETE is pending */
+  phase?: 'installed' | 'rekeying' | 'replaced';
 }
 
 export interface ExchangeContext {

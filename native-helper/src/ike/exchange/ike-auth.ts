@@ -9,12 +9,25 @@
  * Our AUTH (§2.15): InitiatorSignedOctets = RealMessage1 | NonceRData |
  * prf(SK_pi, IDi'), signed with our key or MACed with the PSK. MOBIKE is
  * not announced: this engine does not move SAs between addresses.
+ *
+ * With EAP (§2.16) the first request has no AUTH; the gateway answers with
+ * its certificate AUTH and the first EAP Request, which we only answer once
+ * that AUTH verified. EAP rounds follow, each an IKE_AUTH exchange of its
+ * own; after EAP-Success both sides send AUTH computed with the MSK as the
+ * shared key, and the last response carries CP, SA and TS:
+ *
+ *   HDR, SK { IDi, [CERTREQ], [IDr], CP, SAi2, TSi, TSr }  -->
+ *                       <--  HDR, SK { IDr, CERT, AUTH, EAP(Request/Identity) }
+ *   HDR, SK { EAP(Response) }  -->  ...  <--  HDR, SK { EAP(Success) }
+ *   HDR, SK { AUTH(MSK) }  -->
+ *                       <--  HDR, SK { AUTH(MSK), CP(CFG_REPLY), SAr2, TSi, TSr }
  */
 import { X509Certificate, createHash } from 'node:crypto';
 
 import { AuthMethod, CertEncoding, ExchangeType, NotifyType, PayloadType } from '../constants.js';
-import type { AuthPayload, CertPayload, CertReqPayload, IdPayload, Payload, TsPayload } from '../codec/types.js';
-import { createSignatureAuth, pskAuthData, signedOctets } from '../crypto/auth.js';
+import type { AuthPayload, CertPayload, CertReqPayload, EapPayload, IdPayload, Payload, TsPayload } from '../codec/types.js';
+import { createSignatureAuth, pskAuthData, signedOctets, verifyPskAuthData } from '../crypto/auth.js';
+import { wipe } from '../crypto/bytes.js';
 import { UnsupportedAlgorithmError } from '../crypto/errors.js';
 import { buildConfigRequest, describeConfig, parseConfigReply } from '../config-payload.js';
 import { failureFromNotify, makeFailure } from '../failures.js';
@@ -27,6 +40,8 @@ import { failureContext, requestedConfigText } from './failure-context.js';
 import { authenticatePeer, idBody } from './peer-auth.js';
 import { errorNotify, firstOf, notifyPayload } from './payloads.js';
 import type { IncomingResponse, Task, TaskFailure, TaskRequest, TaskResult } from './task.js';
+import { EapPeer } from '../../eap/peer.js';
+import { eapFailure } from './eap-failure.js';
 
 /** RFC 7296 §3.7: CERTREQ data for X.509 = concatenated SHA-1 hashes of the CAs' SubjectPublicKeyInfo. */
 export function certificateRequestData(caCertificates: readonly Uint8Array[]): Uint8Array {
@@ -47,13 +62,34 @@ export function certificateRequestData(caCertificates: readonly Uint8Array[]): U
 export class IkeAuthTask implements Task {
   readonly name = 'ike_auth';
   readonly exchange = ExchangeType.IKE_AUTH;
-  readonly stage = 'ike_auth' as const;
   readonly protected = true;
   private child: ChildOffer | undefined;
+  /** EAP (§2.16): where we are, the peer state machine, our next EAP Response, the MSK */
+  private phase: 'initial' | 'eap' | 'eap_auth' = 'initial';
+  private readonly eap: EapPeer | undefined;
+  private eapResponse: Uint8Array | undefined;
+  private msk: Uint8Array | undefined;
+  /** the ID bodies AUTH signs (§2.15), kept for the MSK-based AUTH of both sides */
+  private idiBody: Uint8Array | undefined;
+  private idrBody: Uint8Array | undefined;
+  private gatewayName = '';
 
-  constructor(private readonly ctx: ExchangeContext) {}
+  constructor(private readonly ctx: ExchangeContext) {
+    const a = ctx.config.auth;
+    if (a.method === 'eap') this.eap = new EapPeer(a.eap, ctx.random);
+  }
+
+  get stage(): 'ike_auth' | 'eap' {
+    return this.phase === 'initial' ? 'ike_auth' : 'eap';
+  }
 
   build(): TaskRequest | TaskFailure {
+    if (this.phase === 'eap') {
+      const message = this.eapResponse;
+      if (message === undefined) throw new RangeError('EAP round without a response to send');
+      return { payloads: [{ type: PayloadType.EAP, message } satisfies EapPayload] };
+    }
+    if (this.phase === 'eap_auth') return { payloads: [this.mskAuth()] };
     const ctx = this.ctx;
     const c = ctx.config;
     const keys = ctx.keys;
@@ -84,8 +120,11 @@ export class IkeAuthTask implements Task {
         return { kind: 'failed', failure: makeFailure('PROFILE_INVALID', `The remote identity cannot be sent: ${e instanceof Error ? e.message : String(e)}`) };
       }
     }
-    const octets = signedOctets({ message: ctx.initRequest, peerNonce: ctx.nonceR, prf: keys.prf, skP: keys.skPi, idBody: idBody(id.idType, id.data) });
-    if (c.auth.method === 'psk') {
+    this.idiBody = idBody(id.idType, id.data);
+    const octets = signedOctets({ message: ctx.initRequest, peerNonce: ctx.nonceR, prf: keys.prf, skP: keys.skPi, idBody: this.idiBody });
+    if (c.auth.method === 'eap') {
+      // §2.16: no AUTH yet: the gateway's certificate AUTH and an EAP Request come back.
+    } else if (c.auth.method === 'psk') {
       payloads.push({ type: PayloadType.AUTH, method: AuthMethod.PSK, data: pskAuthData(keys.prf, c.auth.psk, octets) } satisfies AuthPayload);
     } else {
       try {
@@ -105,7 +144,8 @@ export class IkeAuthTask implements Task {
     payloads.push(this.child.offer.payload);
     payloads.push({ type: PayloadType.TSi, selectors: c.trafficSelectors.local } satisfies TsPayload);
     payloads.push({ type: PayloadType.TSr, selectors: c.trafficSelectors.remote } satisfies TsPayload);
-    emit(ctx, 'info', 'ike_auth.request', `authenticating as "${formatIdentity(c.localId)}" with ${c.auth.method === 'psk' ? 'a pre-shared key' : 'a certificate'}; offering ESP ${this.child.offer.proposals.map((p) => p.text).join(', ')}`, {
+    const how = c.auth.method === 'psk' ? 'a pre-shared key' : c.auth.method === 'eap' ? `${this.eap?.methodName ?? 'EAP'} as "${c.auth.eap.identity}"` : 'a certificate';
+    emit(ctx, 'info', 'ike_auth.request', `authenticating as "${formatIdentity(c.localId)}" with ${how}; offering ESP ${this.child.offer.proposals.map((p) => p.text).join(', ')}`, {
       localId: formatIdentity(c.localId),
       method: c.auth.method,
       offeredEsp: this.child.offer.proposals.map((p) => p.text),
@@ -113,7 +153,20 @@ export class IkeAuthTask implements Task {
     return { payloads };
   }
 
+  /** Our AUTH after EAP-Success: the MSK as the shared key over InitiatorSignedOctets (§2.16). */
+  private mskAuth(): AuthPayload {
+    const ctx = this.ctx;
+    const keys = ctx.keys;
+    if (keys === undefined || ctx.initRequest === undefined || ctx.nonceR === undefined || this.idiBody === undefined || this.msk === undefined) {
+      throw new RangeError('MSK AUTH before EAP completed');
+    }
+    const octets = signedOctets({ message: ctx.initRequest, peerNonce: ctx.nonceR, prf: keys.prf, skP: keys.skPi, idBody: this.idiBody });
+    return { type: PayloadType.AUTH, method: AuthMethod.PSK, data: pskAuthData(keys.prf, this.msk, octets) };
+  }
+
   process(r: IncomingResponse): TaskResult {
+    if (this.phase === 'eap') return this.processEap(r);
+    if (this.phase === 'eap_auth') return this.processEapAuth(r);
     const ctx = this.ctx;
     const p = r.payloads;
     const error = errorNotify(p);
@@ -130,8 +183,109 @@ export class IkeAuthTask implements Task {
       method: peer.method,
       ...(peer.certificate === undefined ? {} : { certificate: peer.certificate }),
     });
+    if (this.eap !== undefined) {
+      const idr = firstOf(p, PayloadType.IDr);
+      if (idr !== undefined) this.idrBody = idBody(idr.idType, idr.data);
+      this.gatewayName = formatIdentity(peer.identity);
+      const eapPayload = firstOf(p, PayloadType.EAP);
+      if (eapPayload === undefined) {
+        return {
+          kind: 'failed',
+          failure: makeFailure('PROTOCOL_ERROR', `The gateway "${this.gatewayName}" authenticated but did not start EAP, although this profile signs in with ${this.eap.methodName}.`),
+          ikeSaExists: true,
+        };
+      }
+      this.phase = 'eap';
+      emit(ctx, 'info', 'eap.started', `the gateway started EAP; signing in with ${this.eap.methodName}`, { method: this.eap.methodName }, 'eap');
+      return this.eapStep(eapPayload.message);
+    }
     // RFC 7296 §1.2: the IKE SA can be up while the CHILD_SA failed; for a remote-access client that is a failure.
     if (error !== undefined) return { kind: 'failed', failure: failureFromNotify(error.notifyType, error.data, fctx), ikeSaExists: true };
+    return this.finish(p);
+  }
+
+  /** One EAP message from the gateway through the peer: answer it, or move on to the MSK AUTH, or fail. */
+  private eapStep(message: Uint8Array): TaskResult {
+    const ctx = this.ctx;
+    const eap = this.eap as EapPeer;
+    const step = eap.process(message);
+    switch (step.kind) {
+      case 'respond':
+        this.eapResponse = step.message;
+        emit(ctx, 'info', 'eap.round', step.note, { round: eap.rounds }, 'eap');
+        return { kind: 'next' };
+      case 'success':
+        this.msk = step.msk;
+        this.eapResponse = undefined;
+        this.phase = 'eap_auth';
+        emit(ctx, 'info', 'eap.succeeded', `${eap.methodName} succeeded after ${eap.rounds} round(s); authenticating with the EAP key`, { method: eap.methodName, rounds: eap.rounds }, 'eap');
+        return { kind: 'next' };
+      case 'rejected':
+        if (step.message !== undefined) {
+          this.eapResponse = step.message;
+          return { kind: 'next' };
+        }
+        return { kind: 'failed', failure: eapFailure(step.reason, formatIdentity(ctx.config.localId), this.gatewayName), ikeSaExists: true };
+      case 'invalid':
+        return {
+          kind: 'failed',
+          failure: makeFailure('PROTOCOL_ERROR', `The gateway "${this.gatewayName}" sent an unusable EAP message: ${step.detail}.`, { method: eap.methodName }),
+          ikeSaExists: true,
+          notifyPeer: NotifyType.AUTHENTICATION_FAILED,
+        };
+    }
+  }
+
+  private processEap(r: IncomingResponse): TaskResult {
+    const p = r.payloads;
+    const error = errorNotify(p);
+    if (error !== undefined) return { kind: 'failed', failure: failureFromNotify(error.notifyType, error.data, failureContext(this.ctx, 'IKE_AUTH')), ikeSaExists: true };
+    const eapPayload = firstOf(p, PayloadType.EAP);
+    if (eapPayload === undefined) {
+      return { kind: 'failed', failure: makeFailure('PROTOCOL_ERROR', `The gateway "${this.gatewayName}" answered an EAP round without an EAP payload.`), ikeSaExists: true };
+    }
+    return this.eapStep(eapPayload.message);
+  }
+
+  /** The last IKE_AUTH response: the gateway's MSK-based AUTH, then CP, SA and TS as without EAP. */
+  private processEapAuth(r: IncomingResponse): TaskResult {
+    const ctx = this.ctx;
+    const p = r.payloads;
+    const keys = ctx.keys;
+    const msk = this.msk;
+    if (keys === undefined || ctx.initResponse === undefined || msk === undefined || this.idrBody === undefined) throw new RangeError('EAP AUTH state lost');
+    const error = errorNotify(p);
+    const auth = firstOf(p, PayloadType.AUTH);
+    if (auth === undefined) {
+      this.forgetMsk();
+      if (error !== undefined) return { kind: 'failed', failure: failureFromNotify(error.notifyType, error.data, failureContext(ctx, 'IKE_AUTH')), ikeSaExists: true };
+      return { kind: 'failed', failure: makeFailure('PROTOCOL_ERROR', `The gateway "${this.gatewayName}" sent no AUTH after EAP succeeded.`), ikeSaExists: true };
+    }
+    // §2.16: the gateway's second AUTH, with the MSK, over ResponderSignedOctets with the IDr of its first response.
+    const octets = signedOctets({ message: ctx.initResponse, peerNonce: ctx.nonceI, prf: keys.prf, skP: keys.skPr, idBody: this.idrBody });
+    const ok = auth.method === AuthMethod.PSK && verifyPskAuthData(keys.prf, msk, octets, auth.data);
+    this.forgetMsk();
+    if (!ok) {
+      return {
+        kind: 'failed',
+        failure: makeFailure('PEER_AUTH_FAILED', `The gateway "${this.gatewayName}" sent an AUTH after EAP that does not match the EAP key: it did not take part in our EAP exchange.`),
+        ikeSaExists: true,
+        notifyPeer: NotifyType.AUTHENTICATION_FAILED,
+      };
+    }
+    emit(ctx, 'info', 'eap.auth_verified', `the gateway's AUTH with the EAP key verified; signed in with ${this.eap?.methodName ?? 'EAP'}`);
+    if (error !== undefined) return { kind: 'failed', failure: failureFromNotify(error.notifyType, error.data, failureContext(ctx, 'IKE_AUTH')), ikeSaExists: true };
+    return this.finish(p);
+  }
+
+  private forgetMsk(): void {
+    if (this.msk !== undefined) wipe(this.msk);
+    this.msk = undefined;
+  }
+
+  /** The CHILD_SA and configuration of the last IKE_AUTH response. */
+  private finish(p: readonly Payload[]): TaskResult {
+    const ctx = this.ctx;
     const child = completeChildSa(ctx, this.child as ChildOffer, p);
     if ('kind' in child) return child;
     const rc = ctx.config.requestConfig;

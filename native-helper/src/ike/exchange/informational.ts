@@ -102,3 +102,31 @@ export class DeleteIkeSaTask implements Task {
 export function noticePayloads(notifyType: number): readonly Payload[] {
   return [notifyPayload(notifyType)];
 }
+
+/**
+ * Our liveness check (RFC 7296 §2.4, "dead peer detection"): an empty
+ * INFORMATIONAL request. Any authenticated answer proves the gateway alive;
+ * none after the retransmission schedule means it is dead.
+ */
+export class LivenessTask implements Task {
+  readonly name = 'liveness';
+  readonly exchange = ExchangeType.INFORMATIONAL;
+  readonly protected = true;
+  readonly onTimeout = 'dead_peer' as const;
+
+  constructor(
+    private readonly ctx: ExchangeContext,
+    /** when we last heard from the gateway */
+    readonly lastHeard: number,
+  ) {}
+
+  build(): TaskRequest {
+    emit(this.ctx, 'debug', 'dpd.probe', `no sign of the gateway for ${((this.ctx.now - this.lastHeard) / 1000).toFixed(1)} s: sending a liveness check`);
+    return { payloads: [] };
+  }
+
+  process(): TaskResult {
+    emit(this.ctx, 'debug', 'dpd.alive', 'the gateway answered our liveness check');
+    return { kind: 'done' };
+  }
+}

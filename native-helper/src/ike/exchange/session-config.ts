@@ -8,6 +8,7 @@ import type { KeyObject } from 'node:crypto';
 
 import type { Endpoint } from '../actions.js';
 import type { TrafficSelector } from '../codec/types.js';
+import type { EapCredentials } from '../../eap/peer.js';
 import type { Identity } from '../../pki/identity.js';
 import type { EspProposalSpec, IkeProposalSpec } from '../proposals.js';
 import type { ReassemblyLimits } from '../protection.js';
@@ -22,7 +23,12 @@ export type LocalAuth =
       readonly certificate: Uint8Array;
       /** intermediate CA certificates to send along, DER */
       readonly intermediates?: readonly Uint8Array[];
-    };
+    }
+  /**
+   * EAP inside IKE_AUTH (RFC 7296 §2.16): the gateway authenticates with its
+   * certificate first, then we prove ourselves with EAP and an MSK-based AUTH.
+   */
+  | { readonly method: 'eap'; readonly eap: EapCredentials };
 
 export interface IkeSessionConfig {
   /** our address and IKE port (normally 500) */
@@ -54,6 +60,17 @@ export interface IkeSessionConfig {
   /** seconds */
   readonly childLifetime: { readonly soft: number; readonly hard: number };
   readonly replayWindow: number;
+  /**
+   * Dead peer detection (RFC 7296 §2.4): after this many ms without hearing
+   * from the gateway (IKE, or ESP the host reports with trafficSeen()), send
+   * an empty INFORMATIONAL; no answer after the retransmissions → DEAD_PEER.
+   * Absent or 0: off.
+   */
+  readonly dpdIntervalMs?: number;
+  /** make-before-break: how long after our rekey the old CHILD_SA is deleted unless childSaInstalled() says so sooner (default 2000) */
+  readonly rekeyDeleteDelayMs?: number;
+  /** make-before-break: how long our answer to the gateway's CHILD_SA rekey waits for childSaInstalled() at most (default 500) */
+  readonly peerRekeyHoldMs?: number;
   /** bounds on fragment reassembly (defaults: protection.ts DEFAULT_REASSEMBLY_LIMITS) */
   readonly reassembly?: ReassemblyLimits;
 }
@@ -83,6 +100,13 @@ export function validateConfig(c: IkeSessionConfig): string | undefined {
   if (!(r.timeoutMs > 0) || !(r.base >= 1) || !Number.isInteger(r.tries) || r.tries < 0 || r.tries > 20) return 'invalid retransmission settings';
   if (!(c.childLifetime.soft > 0) || !(c.childLifetime.hard >= c.childLifetime.soft)) return 'CHILD_SA lifetimes must be positive with hard ≥ soft';
   if (!Number.isInteger(c.replayWindow) || c.replayWindow < 0) return 'replay window must be a non-negative integer';
+  if (c.dpdIntervalMs !== undefined && !(c.dpdIntervalMs >= 0)) return 'the DPD interval must be 0 (off) or positive';
   if (c.auth.method === 'psk' && c.auth.psk.length === 0) return 'the pre-shared key is empty';
+  if (c.auth.method === 'eap') {
+    if (c.auth.eap.identity.length === 0 || c.auth.eap.identity.length > 253) return 'the EAP identity must be 1..253 characters';
+    if (c.auth.eap.password.length === 0) return 'the EAP password is empty';
+    // RFC 7296 §2.16: with EAP the gateway must authenticate by certificate.
+    if (c.trust.caCertificates.length === 0) return 'EAP needs a CA certificate to authenticate the gateway';
+  }
   return undefined;
 }

@@ -33,6 +33,8 @@ export type TaskFailure = {
 
 export type TaskResult =
   | { readonly kind: 'done' }
+  /** the exchange is complete but the task goes on: build again and send with the NEXT Message ID (EAP rounds in IKE_AUTH, RFC 7296 §2.16) */
+  | { readonly kind: 'next' }
   /** build again and resend with the same Message ID (COOKIE, INVALID_KE_PAYLOAD; RFC 7296 §2.6, §1.2) */
   | { readonly kind: 'retry'; readonly reason: string }
   | TaskFailure;
@@ -50,7 +52,7 @@ export interface Task {
   sent?(datagrams: readonly Uint8Array[]): void;
   process(response: IncomingResponse): TaskResult;
   /** retransmissions exhausted: the default is GATEWAY_UNREACHABLE; a DELETE task closes instead */
-  readonly onTimeout?: 'fail' | 'close';
+  readonly onTimeout?: 'fail' | 'close' | 'dead_peer';
   /** cap on retransmissions below the configured number (a DELETE waits less) */
   readonly maxTries?: number;
   /** extra actions once the task is done (e.g. `closed`) */

@@ -68,7 +68,8 @@ async function udpGateway(ikePort: number, nattPort: number, responder: TestResp
       seen.push({ port, data: msg });
       if (gw.mute) return;
       const natt = port === nattPort;
-      if (natt && msg.readUInt32BE(0) !== 0) return;
+      // ESP (non-zero SPI) and NAT-keepalives (one octet) are not IKE
+      if (natt && (msg.length < 4 || msg.readUInt32BE(0) !== 0)) return;
       const data = new Uint8Array(natt ? msg.subarray(4) : msg);
       for (const answer of responder.handle(Uint8Array.from(data), { address: rinfo.address, port: rinfo.port })) {
         s.send(natt ? Buffer.concat([Buffer.alloc(4), answer]) : answer, rinfo.port, rinfo.address);
@@ -139,6 +140,62 @@ describe('IkeDriver over loopback UDP', () => {
     const outcome = await done;
     assert.equal(outcome.kind, 'closed');
     assert.equal(gw.responder.deleted, true);
+  });
+
+  it('sends NAT-keepalives (one 0xFF octet, RFC 3948 §2.3) on the NAT-T port while IKE is idle', async () => {
+    const ports = await freePorts(4);
+    const [cIke, cNatt, gIke, gNatt] = ports as [number, number, number, number];
+    const gw = await udpGateway(gIke, gNatt, new TestResponder(responderConfig({ endpoint: { address: LOOPBACK, port: gIke }, random: seededRandom('ka-gw') })));
+    cleanups.push(() => gw.close());
+    const session = new IkeSession(udpConfig(ports, { forceEncapsulation: true }), { random: seededRandom('ka-client') });
+    let established!: () => void;
+    const up = new Promise<void>((resolve) => (established = resolve));
+    const events: string[] = [];
+    const driver = new IkeDriver(session, {
+      localAddress: LOOPBACK,
+      ports: { ike: cIke, natt: cNatt },
+      keepaliveIntervalMs: 100,
+      onAction: (a) => {
+        if (a.kind === 'event') events.push(a.event.event);
+        if (a.kind === 'stage' && a.stage === 'established') established();
+      },
+    });
+    const done = driver.run();
+    // a failed connect (a slow machine beyond the retransmissions) must fail the test, not hang it
+    await Promise.race([up, done.then((o) => assert.fail(`session ended before it was established: ${JSON.stringify(o)}`))]);
+    assert.deepEqual(driver.udpEncapsulation, { ok: true }, 'UDP_ENCAP set on the NAT-T socket (addon built?)');
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 450));
+    const keepalives = gw.seen.filter((d) => d.port === gNatt && d.data.length === 1 && d.data[0] === 0xff);
+    assert.ok(keepalives.length >= 2 && keepalives.length <= 5, `${keepalives.length} keepalives in ${Date.now() - t0} ms at a 100 ms interval`);
+    assert.equal(gw.seen.filter((d) => d.port === gIke && d.data.length === 1).length, 0, 'never on the IKE port');
+    assert.ok(events.includes('nat.keepalive_started'));
+    driver.close();
+    assert.equal((await done).kind, 'closed');
+    assert.equal(driver.keepalivesSent, gw.seen.filter((d) => d.data.length === 1).length);
+    const after = gw.seen.length;
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(gw.seen.length, after, 'no keepalive after the session ended');
+  });
+
+  it('refuses a CHILD_SA that needs ESP in UDP when UDP_ENCAP cannot be set: DELETE, then PLATFORM_ERROR', async () => {
+    const ports = await freePorts(4);
+    const [cIke, cNatt, gIke, gNatt] = ports as [number, number, number, number];
+    const gw = await udpGateway(gIke, gNatt, new TestResponder(responderConfig({ endpoint: { address: LOOPBACK, port: gIke }, random: seededRandom('noencap-gw') })));
+    cleanups.push(() => gw.close());
+    const session = new IkeSession(udpConfig(ports, { forceEncapsulation: true }), { random: seededRandom('noencap') });
+    const kinds: string[] = [];
+    const outcome = await runIkeSession(session, {
+      localAddress: LOOPBACK,
+      ports: { ike: cIke, natt: cNatt },
+      udpEncap: () => ({ ok: false, reason: 'test: addon missing' }),
+      onAction: (a) => kinds.push(a.kind === 'event' ? a.event.event : a.kind),
+    });
+    assert.ok(outcome.kind === 'failed' && outcome.failure.code === 'PLATFORM_ERROR', JSON.stringify(outcome));
+    assert.match(outcome.kind === 'failed' ? outcome.failure.message : '', /test: addon missing/);
+    assert.equal(kinds.includes('installChildSa'), false, 'the CHILD_SA must not reach the platform');
+    assert.ok(kinds.includes('driver.udp_encap_unavailable') && kinds.includes('driver.encapsulation_refused'));
+    assert.equal(gw.responder.deleted, true, 'the IKE SA was deleted at the gateway');
   });
 
   it('retransmits on its timer and reports GATEWAY_UNREACHABLE when nobody answers', async () => {

@@ -1,0 +1,36 @@
+/**
+ * The typed failure for a refused EAP sign-in: a wrong password, an
+ * account that may not sign in (RFC 2759 §6 error codes), a method the
+ * gateway does not offer, or a bare EAP-Failure. Never names the password.
+ */
+import type { IkeFailure } from '../actions.js';
+import type { EapRejection } from '../../eap/peer.js';
+import { makeFailure } from '../failures.js';
+
+export function eapFailure(r: EapRejection, localId: string, gateway: string): IkeFailure {
+  const fields = {
+    method: r.method,
+    rejection: r.rejection,
+    ...(r.errorCode === undefined ? {} : { errorCode: r.errorCode }),
+    ...(r.gatewayMessage === undefined || r.gatewayMessage === '' ? {} : { gatewayMessage: r.gatewayMessage }),
+  };
+  const said = r.gatewayMessage === undefined || r.gatewayMessage === '' ? '' : ` The gateway said: "${r.gatewayMessage}".`;
+  switch (r.rejection) {
+    case 'wrong_password':
+      return makeFailure('EAP_PASSWORD_WRONG', `The gateway "${gateway}" rejected the password for "${localId}" (${r.method} error ${r.errorCode ?? 691}). Check the user name and password.${said}`, fields);
+    case 'account_disabled':
+      return makeFailure('EAP_ACCOUNT_REJECTED', `The gateway "${gateway}" says the account "${localId}" is disabled or locked (${r.method} error ${r.errorCode ?? 647}). Contact your IT department.${said}`, fields);
+    case 'password_expired':
+      return makeFailure('EAP_ACCOUNT_REJECTED', `The gateway "${gateway}" says the password of "${localId}" has expired (${r.method} error ${r.errorCode ?? 648}). Change it, then connect again.${said}`, fields);
+    case 'restricted_hours':
+      return makeFailure('EAP_ACCOUNT_REJECTED', `The gateway "${gateway}" says "${localId}" may not sign in at this time (${r.method} error ${r.errorCode ?? 646}).${said}`, fields);
+    case 'no_dialin_permission':
+      return makeFailure('EAP_ACCOUNT_REJECTED', `The gateway "${gateway}" says "${localId}" has no permission to use the VPN (${r.method} error ${r.errorCode ?? 649}).${said}`, fields);
+    case 'method_refused':
+      return makeFailure('EAP_METHOD_REFUSED', `The gateway "${gateway}" does not offer ${r.method}, the sign-in method of this profile, and ended EAP.`, fields);
+    case 'other':
+      return makeFailure('EAP_FAILED', `The gateway "${gateway}" refused the sign-in of "${localId}" (${r.method} error ${r.errorCode ?? 'unknown'}).${said}`, fields);
+    case 'eap_failure':
+      return makeFailure('EAP_FAILED', `The gateway "${gateway}" ended the sign-in of "${localId}" with EAP-Failure: the user name or password was not accepted.`, fields);
+  }
+}
