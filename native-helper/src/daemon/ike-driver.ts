@@ -6,7 +6,20 @@
  * On the NAT-T port IKE travels behind the 4-octet non-ESP marker and ESP
  * in UDP without it (RFC 3948 §2.2): we prepend the marker on send and strip
  * it on receive; ESP packets and NAT-keepalives (one 0xFF octet, §2.3) that
- * reach this socket are dropped (the kernel's encapsulation socket owns ESP).
+ * reach this socket are dropped.
+ *
+ * The NAT-T socket is also the kernel's encapsulation socket: right after
+ * binding, UDP_ENCAP_ESPINUDP is set on it (udp-encap.ts, a small N-API
+ * addon), so ESP in UDP from the gateway is decapsulated by XFRM and only
+ * IKE reaches us (RFC 3948 §3). If that cannot be done the driver refuses to
+ * install a CHILD_SA that needs encapsulation (the tunnel would be silent)
+ * and closes the session with PLATFORM_ERROR.
+ *
+ * Once IKE uses the NAT-T port, the driver sends NAT-keepalives (one 0xFF
+ * octet, RFC 3948 §2.3) to the gateway every `keepaliveIntervalMs` (20 s by
+ * default, like charon) unless an IKE datagram went out on that port more
+ * recently: any packet keeps the NAT's mapping alive.
+ *
  * Source ports matter: the gateway's NAT detection hashes our address and port.
  */
 import { createSocket } from 'node:dgram';
@@ -14,6 +27,8 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 
 import type { Endpoint, IkeAction, IkeFailure } from '../ike/actions.js';
 import type { IkeSession } from '../ike/session.js';
+import type { UdpEncapResult } from './udp-encap.js';
+import { enableUdpEncap } from './udp-encap.js';
 
 export interface IkeDriverOptions {
   /** the address to bind (the same one the session's config has as `local`) */
@@ -26,7 +41,14 @@ export interface IkeDriverOptions {
   readonly onAction?: (action: IkeAction) => void;
   /** milliseconds since the epoch; default Date.now */
   readonly clock?: () => number;
+  /** RFC 3948 §2.3 NAT-keepalive interval while IKE uses the NAT-T port; 0 turns them off. Default 20 000 */
+  readonly keepaliveIntervalMs?: number;
+  /** sets UDP_ENCAP on the bound NAT-T socket; default: the addon (udp-encap.ts). Tests inject a failure */
+  readonly udpEncap?: (address: string, port: number) => UdpEncapResult;
 }
+
+/** RFC 3948 §2.3 leaves the interval open; 20 s is charon's default and fits common NAT UDP timeouts. */
+export const DEFAULT_NAT_KEEPALIVE_MS = 20_000;
 
 export type IkeDriverOutcome = { readonly kind: 'failed'; readonly failure: IkeFailure } | { readonly kind: 'closed'; readonly reason: string };
 
@@ -42,6 +64,15 @@ export class IkeDriver {
   private done = false;
   /** datagrams handed to a socket whose callback has not run yet: the last DELETE must leave before the sockets close */
   private inflight = 0;
+  /** UDP_ENCAP on the NAT-T socket: ok, or why not */
+  private encap: UdpEncapResult = { ok: false, reason: 'not bound yet' };
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private lastNattSendAt = 0;
+  /** where IKE on the NAT-T port last went (MOBIKE may move it) */
+  private keepaliveTo: Endpoint | undefined;
+  private keepalives = 0;
+  /** set when the driver itself must end the session with an error (it closes the session first) */
+  private pendingFailure: IkeFailure | undefined;
 
   constructor(
     private readonly session: IkeSession,
@@ -49,6 +80,16 @@ export class IkeDriver {
   ) {
     this.ports = opts.ports ?? { ike: 500, natt: 4500 };
     this.clock = opts.clock ?? Date.now;
+  }
+
+  /** NAT-keepalives sent so far (status displays, tests). */
+  get keepalivesSent(): number {
+    return this.keepalives;
+  }
+
+  /** Whether the NAT-T socket decapsulates ESP (UDP_ENCAP set), or why not. */
+  get udpEncapsulation(): UdpEncapResult {
+    return this.encap;
   }
 
   /** Binds, starts the session and resolves when it fails or closes (it never rejects). */
@@ -59,6 +100,8 @@ export class IkeDriver {
     try {
       this.sockets.ike = await this.bind(this.ports.ike, false);
       this.sockets.natt = await this.bind(this.ports.natt, true);
+      this.encap = (this.opts.udpEncap ?? enableUdpEncap)(this.opts.localAddress, this.ports.natt);
+      if (!this.encap.ok) this.report('driver.udp_encap_unavailable', `ESP in UDP cannot be received on port ${this.ports.natt}: ${this.encap.reason}`);
     } catch (e) {
       const detail = e instanceof Error ? e.message : String(e);
       this.end({ kind: 'failed', failure: { code: 'PLATFORM_ERROR', message: `Could not open the IKE ports ${this.ports.ike}/${this.ports.natt} on ${this.opts.localAddress}: ${detail}.`, fields: { detail } } });
@@ -76,6 +119,23 @@ export class IkeDriver {
   /** Asks the session to close; run() resolves once it has. */
   close(): void {
     if (!this.done) this.execute(this.session.close(this.clock()));
+  }
+
+  /**
+   * Reports a host event to the session (`childSaInstalled`, `trafficSeen`,
+   * see ike/ACTIONS.md) and carries out the actions it answers with.
+   */
+  inform(call: (session: IkeSession, now: number) => readonly IkeAction[]): void {
+    if (!this.done) this.execute(call(this.session, this.clock()));
+  }
+
+  /**
+   * Stops at once, without waiting for the gateway: for a disconnect whose
+   * DELETE got no answer in time (the supervisor bounds it) and for shutdown.
+   * The sockets close and run() resolves with `closed`.
+   */
+  abort(reason: string): void {
+    this.end({ kind: 'closed', reason });
   }
 
   private bind(port: number, natt: boolean): Promise<Socket> {
@@ -115,17 +175,39 @@ export class IkeDriver {
           this.arm(a.at);
           break;
         default:
+          if (a.kind === 'installChildSa' && a.sa.encap !== null && !this.encap.ok) {
+            this.refuseEncapsulatedChild(a.sa.id);
+            break;
+          }
           this.opts.onAction?.(a);
           if (a.kind === 'failed') this.end({ kind: 'failed', failure: a.failure });
-          else if (a.kind === 'closed') this.end({ kind: 'closed', reason: a.reason });
+          else if (a.kind === 'closed') this.end(this.pendingFailure !== undefined ? { kind: 'failed', failure: this.pendingFailure } : { kind: 'closed', reason: a.reason });
       }
     }
+  }
+
+  /**
+   * A CHILD_SA that needs ESP in UDP while the NAT-T socket cannot decapsulate:
+   * installing it would give a tunnel that sends but never receives. Close
+   * the IKE SA (DELETE) and end with PLATFORM_ERROR instead.
+   */
+  private refuseEncapsulatedChild(childId: number): void {
+    if (this.pendingFailure !== undefined) return;
+    const reason = this.encap.ok ? '' : this.encap.reason;
+    this.pendingFailure = {
+      code: 'PLATFORM_ERROR',
+      message: `The gateway is reached through a NAT (or encapsulation is forced), so ESP must travel in UDP on port ${this.ports.natt}, but this system could not enable that on the socket: ${reason}.`,
+      fields: { childSa: childId, detail: reason },
+    };
+    this.report('driver.encapsulation_refused', `CHILD_SA ${childId} needs UDP encapsulation, which is unavailable: closing`);
+    this.execute(this.session.close(this.clock()));
   }
 
   private send(data: Uint8Array, from: Endpoint, to: Endpoint): void {
     const natt = from.port === this.ports.natt;
     const socket = natt ? this.sockets.natt : this.sockets.ike;
     if (socket === undefined || this.done) return;
+    if (natt) this.noteNattSend(to);
     const packet = natt ? Buffer.concat([NON_ESP_MARKER, data]) : Buffer.from(data.buffer, data.byteOffset, data.length);
     this.inflight++;
     socket.send(packet, to.port, to.address, (e) => {
@@ -136,16 +218,55 @@ export class IkeDriver {
     });
   }
 
+  /** IKE went out on the NAT-T port: the mapping is fresh; (re)start the keepalive clock. */
+  private noteNattSend(to: Endpoint): void {
+    this.lastNattSendAt = this.clock();
+    this.keepaliveTo = to;
+    const interval = this.opts.keepaliveIntervalMs ?? DEFAULT_NAT_KEEPALIVE_MS;
+    if (interval <= 0 || this.keepaliveTimer !== undefined) return;
+    const tick = (): void => {
+      this.keepaliveTimer = undefined;
+      if (this.done) return;
+      const idle = this.clock() - this.lastNattSendAt;
+      if (idle >= interval && this.keepaliveTo !== undefined) this.sendKeepalive(this.keepaliveTo);
+      this.keepaliveTimer = setTimeout(tick, Math.max(1, interval - (this.clock() - this.lastNattSendAt)));
+    };
+    this.keepaliveTimer = setTimeout(tick, interval);
+    this.report('nat.keepalive_started', `NAT-keepalives to ${to.address}[${to.port}] every ${interval / 1000} s (RFC 3948 §2.3)`, 'info');
+  }
+
+  private sendKeepalive(to: Endpoint): void {
+    const socket = this.sockets.natt;
+    if (socket === undefined) return;
+    this.lastNattSendAt = this.clock();
+    this.inflight++;
+    socket.send(Uint8Array.of(NATT_KEEPALIVE), to.port, to.address, (e) => {
+      this.inflight--;
+      if (e && !this.done) this.report('driver.send_failed', `NAT-keepalive to ${to.address}[${to.port}] failed: ${e.message}`);
+      else if (!e) this.keepalives++;
+      if (this.done && this.inflight === 0) this.closeSockets();
+    });
+  }
+
   private arm(at: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (!this.done) this.execute(this.session.tick(this.clock()));
-    }, Math.max(0, at - this.clock()));
+      if (this.done) return;
+      const now = this.clock();
+      // setTimeout runs on the monotonic clock and may fire a millisecond before
+      // Date.now() reaches `at`; the session would then do nothing and ask for no
+      // new timer (it has one for `at` already), and the connect would hang.
+      if (now < at) {
+        this.arm(at);
+        return;
+      }
+      this.execute(this.session.tick(now));
+    }, Math.max(1, at - this.clock()));
   }
 
-  private report(event: string, message: string): void {
-    this.opts.onAction?.({ kind: 'event', event: { at: this.clock(), level: 'warn', event, message } });
+  private report(event: string, message: string, level: 'info' | 'warn' = 'warn'): void {
+    this.opts.onAction?.({ kind: 'event', event: { at: this.clock(), level, event, message } });
   }
 
   private end(outcome: IkeDriverOutcome): void {
@@ -153,6 +274,8 @@ export class IkeDriver {
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
+    this.keepaliveTimer = undefined;
     if (this.inflight === 0) this.closeSockets();
     this.finish?.(outcome);
   }

@@ -64,6 +64,20 @@ export interface ApplyConfigParams {
   readonly mtu?: number;
 }
 
+/**
+ * The leak guard's policy ("block traffic outside the tunnel"): besides the
+ * tunnel itself (whatever the kernel's IPsec policies protect), only these
+ * pass. See platform/linux/LEAK-GUARD.md.
+ */
+export interface LeakGuardSpec {
+  /** the VPN gateways' addresses (IPv4/IPv6): IKE, ESP and ESP-in-UDP with them stay allowed */
+  readonly gateways: readonly string[];
+  /** IKE ports; default 500 and 4500 (RFC 7296 §2.23, RFC 3948) */
+  readonly ports?: { readonly ike: number; readonly natt: number };
+  /** local networks (CIDR) that stay reachable outside the tunnel; empty = none */
+  readonly allowLan: readonly string[];
+}
+
 /** One SA's counters as the kernel reports them (bytes are inner/payload bytes). */
 export interface SaCounters {
   /** "0x" + 8 hex digits */
@@ -126,8 +140,16 @@ export interface PlatformBackend {
   readCounters(): Promise<TrafficCounters>;
   /** Removes everything this backend added. Never throws for objects already gone. */
   teardown(reason: string): Promise<TeardownReport>;
-  /** At start-up: removes what an earlier (crashed) process left behind. Refuses while this backend holds live state. */
+  /** At start-up: removes what an earlier (crashed) process left behind (the leak guard too). Refuses while this backend holds live state. */
   sweepStale(): Promise<SweepReport>;
+  /**
+   * Blocks all traffic outside the tunnel except `spec`'s; replaces an active
+   * guard atomically. It is independent of `teardown`: it stays on while the
+   * daemon reconnects, until `disableLeakGuard`.
+   */
+  enableLeakGuard(spec: LeakGuardSpec): Promise<void>;
+  /** Removes the leak guard; idempotent. */
+  disableLeakGuard(): Promise<void>;
 }
 
 /** Secret-free structured log record (the daemon adds time and session id). */

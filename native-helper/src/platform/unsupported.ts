@@ -4,7 +4,7 @@
  * `PlatformUnsupportedError`, so the daemon reports PLATFORM_ERROR with a
  * plain reason instead of pretending to connect.
  */
-import type { ApplyConfigParams, PlatformBackend, SweepReport, TeardownReport, TrafficCounters } from './backend.js';
+import type { ApplyConfigParams, LeakGuardSpec, PlatformBackend, SweepReport, TeardownReport, TrafficCounters } from './backend.js';
 import type { ChildSaSpec } from '../ike/actions.js';
 import { PlatformUnsupportedError } from './errors.js';
 
@@ -40,5 +40,11 @@ export abstract class UnsupportedBackend implements PlatformBackend {
   }
   sweepStale(): Promise<SweepReport> {
     return this.unsupported('sweepStale');
+  }
+  enableLeakGuard(_spec: LeakGuardSpec): Promise<void> {
+    return this.unsupported('enableLeakGuard');
+  }
+  disableLeakGuard(): Promise<void> {
+    return this.unsupported('disableLeakGuard');
   }
 }

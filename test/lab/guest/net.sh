@@ -6,6 +6,9 @@
 #   net.sh guard on   forbid clear forwarding client -> LAN on the gateway (default)
 #   net.sh guard off  allow it (plain-routing baselines)
 #   net.sh check      LAN unreachable from client in clear, while the path exists
+#   net.sh nat up|down  a NAT router (netns nat, iptables-legacy MASQUERADE)
+#                     between a second client interface and the gateway;
+#                     built on demand by the network suite, never by build
 #
 # The guard is an XFRM "block" policy in the gateway's fwd direction with the
 # lowest priority (largest number): packets that an IPsec SA decapsulated
@@ -66,6 +69,39 @@ guard() {
   esac
 }
 
+# client cl1 192.168.50.2 -- nat1 | nat nat0 (MASQUERADE) -- gw2 203.0.113.1.
+# Only packets from the client's 192.168.50.2 take this path (policy rule),
+# so the direct client<->gw path of every other suite stays as it is.
+nat() {
+  c="ip -n $TOPO_NETNS_CLIENT"; g="ip -n $TOPO_NETNS_GW"; n="ip -n $TOPO_NAT_NETNS"
+  case "$1" in
+    up)
+      ip netns add "$TOPO_NAT_NETNS" && $n link set lo up &&
+      ip link add "$TOPO_NAT_CLIENT_IFACE" netns "$TOPO_NETNS_CLIENT" type veth peer name "$TOPO_NAT_INSIDE_IFACE" netns "$TOPO_NAT_NETNS" &&
+      ip link add "$TOPO_NAT_GW_IFACE" netns "$TOPO_NETNS_GW" type veth peer name "$TOPO_NAT_OUTSIDE_IFACE" netns "$TOPO_NAT_NETNS" &&
+      $c addr add "$TOPO_NAT_CLIENT4/$TOPO_NAT_PREFIX4" dev "$TOPO_NAT_CLIENT_IFACE" && $c link set "$TOPO_NAT_CLIENT_IFACE" up &&
+      $n addr add "$TOPO_NAT_INSIDE4/$TOPO_NAT_PREFIX4" dev "$TOPO_NAT_INSIDE_IFACE" && $n link set "$TOPO_NAT_INSIDE_IFACE" up &&
+      $n addr add "$TOPO_NAT_OUTSIDE4/$TOPO_NAT_PREFIX4" dev "$TOPO_NAT_OUTSIDE_IFACE" && $n link set "$TOPO_NAT_OUTSIDE_IFACE" up &&
+      $g addr add "$TOPO_NAT_GW4/$TOPO_NAT_PREFIX4" dev "$TOPO_NAT_GW_IFACE" && $g link set "$TOPO_NAT_GW_IFACE" up &&
+      $n route add default via "$TOPO_NAT_GW4" &&
+      $c route add default via "$TOPO_NAT_INSIDE4" dev "$TOPO_NAT_CLIENT_IFACE" table "$TOPO_NAT_CLIENT_TABLE" &&
+      $c rule add from "$TOPO_NAT_CLIENT4" lookup "$TOPO_NAT_CLIENT_TABLE" pref "$TOPO_NAT_CLIENT_RULE_PREF" || return 1
+      # replies and decapsulated packets arrive on cl1 while the main table points at cl0
+      ip netns exec "$TOPO_NETNS_CLIENT" sysctl -qw net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$TOPO_NAT_CLIENT_IFACE.rp_filter=0" &&
+      ip netns exec "$TOPO_NAT_NETNS" sysctl -qw net.ipv4.ip_forward=1 &&
+      # a home router: new source address and (--random) new source ports
+      ip netns exec "$TOPO_NAT_NETNS" iptables-legacy -w 5 -t nat -A POSTROUTING -o "$TOPO_NAT_OUTSIDE_IFACE" -j MASQUERADE --random ;;
+    down)
+      $c rule del from "$TOPO_NAT_CLIENT4" lookup "$TOPO_NAT_CLIENT_TABLE" pref "$TOPO_NAT_CLIENT_RULE_PREF" 2>/dev/null
+      $c route flush table "$TOPO_NAT_CLIENT_TABLE" 2>/dev/null
+      $c link del "$TOPO_NAT_CLIENT_IFACE" 2>/dev/null
+      $g link del "$TOPO_NAT_GW_IFACE" 2>/dev/null
+      ip netns del "$TOPO_NAT_NETNS" 2>/dev/null
+      return 0 ;;
+    *) echo "usage: net.sh nat up|down" >&2; return 2 ;;
+  esac
+}
+
 # Prints what is wrong (one line) and fails, or succeeds silently.
 check() {
   x="ip netns exec"
@@ -88,5 +124,6 @@ case "$cmd" in
   build) build ;;
   guard) guard "${1:-}" ;;
   check) check ;;
-  *) echo "usage: net.sh build | guard on|off | check" >&2; exit 2 ;;
+  nat) nat "${1:-}" ;;
+  *) echo "usage: net.sh build | guard on|off | check | nat up|down" >&2; exit 2 ;;
 esac

@@ -13,6 +13,7 @@ import { delimiter, join } from 'node:path';
 import type { ChildSaSpec } from '../../ike/actions.js';
 import type {
   ApplyConfigParams,
+  LeakGuardSpec,
   ObjectCounts,
   PlatformBackend,
   PlatformLog,
@@ -35,6 +36,8 @@ import { IpCommand } from './ip-command.js';
 import type { JournalEntry } from './journal.js';
 import { Journal } from './journal.js';
 import type { PlatformItem, PolicyItem, SaItem } from './items.js';
+import { LeakGuard } from './leak-guard.js';
+import type { LeakGuardVariant } from './leak-guard.js';
 import { hex8, policyKey } from './items.js';
 import type { NetworkPlan } from './network.js';
 import { addressAddLine, parseAddressList, parseRouteGet, planNetwork, routeAddLine, ruleAddLine } from './network.js';
@@ -63,6 +66,8 @@ export interface LinuxBackendOptions {
   readonly commandTimeoutMs?: number;
   readonly log?: PlatformLog;
   readonly now?: () => number;
+  /** leak guard implementation; default auto (nftables inet if the kernel has it, else iptables-legacy) */
+  readonly leakGuardVariant?: 'auto' | LeakGuardVariant;
 }
 
 interface PolicyState {
@@ -98,6 +103,7 @@ export class LinuxBackend implements PlatformBackend {
   private readonly runner: CommandRunner;
   private readonly opts: LinuxBackendOptions;
   private readonly now: () => number;
+  private readonly guard: LeakGuard;
 
   /** journal id → object, for everything this instance added and has not removed */
   private readonly live = new Map<string, PlatformItem>();
@@ -121,6 +127,26 @@ export class LinuxBackend implements PlatformBackend {
     this.resolved = new ResolvedDns(this.runner, opts.resolvectlPath ?? 'resolvectl');
     this.resolvConf = new ResolvConfDns(opts.resolvConfPath ?? '/etc/resolv.conf', opts.persistentDir ?? '/var/lib/strait/state');
     this.cleaner = new Cleaner(this.ip, this.resolved);
+    this.guard = new LeakGuard({
+      runner: this.runner,
+      runtimeDir: opts.runtimeDir ?? '/run/strait/state',
+      ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
+      ...(opts.ipPath !== undefined ? { ipPath: opts.ipPath } : {}),
+      ...(opts.commandTimeoutMs !== undefined ? { timeoutMs: opts.commandTimeoutMs } : {}),
+      ...(opts.leakGuardVariant !== undefined ? { variant: opts.leakGuardVariant } : {}),
+      log: (e) => this.emit(e),
+      now: this.now,
+    });
+  }
+
+  // ------------------------------------------------------------ leak guard
+
+  async enableLeakGuard(spec: LeakGuardSpec): Promise<void> {
+    await this.guard.enable(spec);
+  }
+
+  disableLeakGuard(): Promise<void> {
+    return this.guard.disable();
   }
 
   // ------------------------------------------------------------ CHILD_SA
@@ -463,6 +489,10 @@ export class LinuxBackend implements PlatformBackend {
         clean = false;
       }
       if (clean) await this.journal.compact().catch((e: unknown) => problems.push({ kind: 'journal', message: errorText(e) }));
+      // A leak guard of a crashed run would block all traffic until the user reconnects.
+      const guard = await this.guard.sweep();
+      for (const m of guard.problems) problems.push({ kind: 'journal', message: `leak guard: ${m}` });
+      clean &&= guard.problems.length === 0;
       const report: SweepReport = { fromJournal, fromMarkers, problems, clean, durationMs: this.now() - t0 };
       const total = Object.values(fromJournal).reduce((a, b) => a + b, 0) + Object.values(fromMarkers).reduce((a, b) => a + b, 0);
       this.emit({

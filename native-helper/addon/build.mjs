@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * Builds the UDP_ENCAP addon (udp_encap.c) with the system C compiler,
+ * without node-gyp: node-gyp would download Node's headers from nodejs.org,
+ * which CI machines cannot reach. Plain N-API needs only node_api.h and
+ * js_native_api.h, which every Node install carries in <prefix>/include/node
+ * (Debian's nodejs-dev: /usr/include/node). On Linux an addon links against
+ * nothing: the N-API symbols resolve from the node binary at load time.
+ *
+ *   node native-helper/addon/build.mjs          build if missing or older than the source
+ *   node native-helper/addon/build.mjs --force  always rebuild
+ *
+ * Output: native-helper/addon/build/strait_udp_encap.node. On a platform
+ * other than Linux it does nothing (the option exists only there).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const source = join(here, 'udp_encap.c');
+const outDir = join(here, 'build');
+const output = join(outDir, 'strait_udp_encap.node');
+
+if (process.platform !== 'linux') {
+  console.log(`udp_encap addon: not needed on ${process.platform}`);
+  process.exit(0);
+}
+const force = process.argv.includes('--force');
+if (!force && existsSync(output) && statSync(output).mtimeMs >= statSync(source).mtimeMs) {
+  console.log(`udp_encap addon: up to date (${output})`);
+  process.exit(0);
+}
+
+const candidates = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'];
+const headers = candidates.find((d) => existsSync(join(d, 'node_api.h')));
+if (headers === undefined) {
+  console.error(`udp_encap addon: node_api.h not found in ${candidates.join(', ')} (install Node with its headers, e.g. Debian's nodejs-dev)`);
+  process.exit(1);
+}
+const cc = process.env.CC || 'cc';
+mkdirSync(outDir, { recursive: true });
+const tmp = `${output}.tmp-${process.pid}`;
+const args = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-fPIC', '-shared', '-DNODE_GYP_MODULE_NAME=strait_udp_encap', '-DNAPI_VERSION=8', `-I${headers}`, '-o', tmp, source];
+const r = spawnSync(cc, args, { stdio: 'inherit' });
+if (r.error !== undefined || r.status !== 0) {
+  console.error(`udp_encap addon: ${cc} ${args.join(' ')} failed${r.error ? `: ${r.error.message}` : ` (exit ${r.status})`}`);
+  process.exit(1);
+}
+renameSync(tmp, output);
+console.log(`udp_encap addon: built ${output} (headers ${headers})`);
