@@ -76,7 +76,7 @@ export function gatewaySwanctlConf(layout, topo) {
     version = 2
     local_addrs = ${list(addrs)}
     pools = ${topo.pool.name4}, ${topo.pool.name6}
-    proposals = ${list(topo.proposals[c.ike])}${c.localAuth === 'pubkey' ? '\n    send_cert = always' : ''}
+    proposals = ${list(topo.proposals[c.ike])}${c.localAuth === 'pubkey' ? '\n    send_cert = always' : ''}${c.reauthS ? `\n    reauth_time = ${c.reauthS}s` : ''}
     local {
       ${local}
     }
@@ -87,7 +87,7 @@ export function gatewaySwanctlConf(layout, topo) {
       ${topo.childName} {
         local_ts = ${list(topo.localTs)}
         mode = tunnel
-        esp_proposals = ${list(topo.proposals[c.esp])}
+        esp_proposals = ${list(topo.proposals[c.esp])}${c.childRekeyS ? `\n        rekey_time = ${c.childRekeyS}s\n        life_time = ${c.childLifeS}s\n        rand_time = 1s` : ''}
       }
     }
   }`;
@@ -127,6 +127,7 @@ export function gatewaySecretsConf(layout, topo) {
     id-main = ${g.main.id}
     id-ecp384 = ${g.ecp384.id}
     id-client = ${id.pskClient}
+    id-rekey = ${id.rekeyClient}
     secret = "${psk}"
   }
   eap-carol {

@@ -31,6 +31,12 @@ export interface StrongswanClientOptions {
   readonly netns?: Netns;
   /** Extra connection sections, appended inside `connections { }`. */
   readonly extraConnections?: string;
+  /**
+   * Local IKE ports instead of 500/4500 (charon.port / charon.port_nat_t), so
+   * that another IKE client (straitd) can run in the same namespace at the
+   * same time; only one of them may have a tunnel up at a time.
+   */
+  readonly ports?: { readonly ike: number; readonly natt: number };
 }
 
 export interface VirtualIps {
@@ -61,10 +67,10 @@ const CHARON_PLUGINS =
   'random nonce aes sha1 sha2 hmac gcm chapoly pem pkcs1 pkcs8 x509 revocation constraints pubkey openssl kdf gmp curve25519 ' +
   'kernel-netlink socket-default vici attr resolve eap-identity eap-mschapv2 md5';
 
-function strongswanConf(name: string, log: string): string {
+function strongswanConf(name: string, log: string, ports?: StrongswanClientOptions['ports']): string {
   return `# strongSwan client "${name}" for the lab (support/strongswan-client.ts).
 charon {
-  load = ${CHARON_PLUGINS}
+  load = ${CHARON_PLUGINS}${ports ? `\n  port = ${ports.ike}\n  port_nat_t = ${ports.natt}` : ''}
   filelog {
     ${name} {
       path = ${log}
@@ -211,7 +217,7 @@ export async function startStrongswanClient(opts: StrongswanClientOptions = {}):
   copyFileSync(state.pki.rsa.client.cert, join(swanctlDir, 'x509', 'bob.crt'));
   copyFileSync(state.pki.ecdsa.client.key, join(swanctlDir, 'private', 'alice.key'));
   copyFileSync(state.pki.rsa.client.key, join(swanctlDir, 'private', 'bob.key'));
-  writeFileSync(conf, strongswanConf(name, log));
+  writeFileSync(conf, strongswanConf(name, log, opts.ports));
   writeFileSync(join(swanctlDir, 'swanctl.conf'), swanctlConf(opts.extraConnections ?? ''));
   writeFileSync(join(swanctlDir, 'conf.d', 'secrets.conf'), secretsConf(), { mode: 0o600 });
 

@@ -72,6 +72,8 @@ export const LAB_TOPOLOGY = {
     alice: { email: 'alice@lab.example', dn: 'C=XX, O=VPN Lab, OU=Users, CN=alice@lab.example' },
     bob: { email: 'bob@lab.example', dn: 'C=XX, O=VPN Lab, OU=Users, CN=bob@lab.example' },
     carol: { eapId: 'carol', ikeId: 'carol@lab.example' },
+    // a PSK client of its own, so that rw-rekey (short CHILD_SA lifetime) is chosen by identity
+    rekeyClient: 'rekey-client@lab.example',
   },
   // Subject DNs of the generated CAs. The "evil" CA deliberately looks like the
   // real ECDSA CA; the gateway does not trust it (negative tests).
@@ -103,11 +105,33 @@ export const LAB_TOPOLOGY = {
     'rw-eap': { gateway: 'main', localAuth: 'pubkey', remoteAuth: 'eap-mschapv2', remoteId: '%any', eapId: 'carol', ike: 'mainIke', esp: 'mainEsp' },
     'rw-rsa': { gateway: 'rsa', localAuth: 'pubkey', remoteAuth: 'pubkey', remoteId: '%any', ca: 'rsa', ike: 'mainIke', esp: 'mainEsp' },
     'rw-ecp384': { gateway: 'ecp384', localAuth: 'psk', remoteAuth: 'psk', remoteId: 'psk-client@lab.example', ike: 'ecp384Ike', esp: 'ecp384Esp' },
+    // The gateway rekeys this connection's CHILD_SA every childRekeyS seconds (ike-lifecycle suite).
+    'rw-rekey': { gateway: 'main', localAuth: 'psk', remoteAuth: 'psk', remoteId: 'rekey-client@lab.example', ike: 'mainIke', esp: 'mainEsp', childRekeyS: 8, childLifeS: 30, reauthS: 120 },
   },
   // Every gateway connection has one CHILD_SA config of this name, protecting localTs.
   childName: 'lan',
   localTs: ['10.10.0.0/24', 'fd00:10::/64'],
   viciSockets: { gw: '/run/lab/gw/charon.vici' },
+  // A home router between a second client interface and the gateway, built on
+  // demand by `net.sh nat up` (network suite): client cl1 192.168.50.2 ->
+  // nat1 192.168.50.1 | nat0 203.0.113.2 (MASQUERADE, iptables-legacy) -> gw2
+  // 203.0.113.1. The client reaches the gateway through it only from
+  // 192.168.50.2 (rule `from client4 lookup clientTable`), so every other
+  // suite keeps the direct path.
+  nat: {
+    netns: 'nat',
+    insideIface: 'nat1',
+    outsideIface: 'nat0',
+    inside4: '192.168.50.1',
+    outside4: '203.0.113.2',
+    prefix4: 24,
+    clientIface: 'cl1',
+    client4: '192.168.50.2',
+    gwIface: 'gw2',
+    gw4: '203.0.113.1',
+    clientTable: 150,
+    clientRulePref: 150,
+  },
 } as const;
 
 export type LabTopology = typeof LAB_TOPOLOGY;
@@ -124,3 +148,4 @@ export const GATEWAYS = LAB_TOPOLOGY.gateways;
 export const IDENTITIES = LAB_TOPOLOGY.identities;
 export const CONNECTIONS = LAB_TOPOLOGY.connections;
 export const PROPOSALS = LAB_TOPOLOGY.proposals;
+export const NAT = LAB_TOPOLOGY.nat;

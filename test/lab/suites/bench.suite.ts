@@ -1,0 +1,186 @@
+// `npm run bench` (lab mode "bench" only; in a test run this suite registers
+// nothing): connect N times with Strait (straitd, through the client library)
+// and N times with strongSwan's own client (a second charon in netns
+// `client`, driven over its VICI socket so that no process start-up is
+// timed), against the same gateway connection (rw-psk) with the same
+// proposal, and run iperf3 through each tunnel after each connect. The two
+// alternate round by round (charon on local ports 5500/5501, straitd on
+// 500/4500; one tunnel up at a time), so a machine whose load drifts
+// (other labs on the same two cores) does not favour either side.
+//
+// What is timed, on both sides: the connect request leaving the client →
+// the answer that the CHILD_SA is installed and routes are up (vici
+// `initiate` returns when charon's CHILD_SA is installed; straitd's
+// `connect` resolves in state Connected, after install + configure). For
+// Strait, straitd's own stage timeline (connectMs) is recorded too, as a
+// cross-check. One warm-up connect per side is not counted (first-use costs
+// in the gateway and the kernel). Results: <logDir>/bench.json, read by
+// test/lab/bench.mjs. Measurements only: nothing here asserts a timing.
+
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { after, before, describe, it } from 'node:test';
+
+import type { StraitClient } from '../../../native-helper/src/api/client.js';
+import type { ConnectedState, ResultOf } from '../../../native-helper/src/api/rpc.js';
+import type { BackgroundProcess } from '../support/guest.js';
+import { labState, run, startLanIperf, waitFor, xfrmState } from '../support/guest.js';
+import { labProfile } from '../support/lab-profiles.js';
+import { iperfReceivedMbps, median, summary } from '../support/stats.js';
+import type { Straitd } from '../support/straitd.js';
+import { startStraitd } from '../support/straitd.js';
+import type { StrongswanClient, VirtualIps } from '../support/strongswan-client.js';
+import { startStrongswanClient } from '../support/strongswan-client.js';
+import { LAN } from '../support/topology.js';
+import { expectSuccess, ViciSession } from '../support/vici.js';
+
+/** The strongSwan client's `psk` connection proposes exactly these (support/strongswan-client.ts). */
+const IKE_PROPOSAL = 'aes256gcm16-prfsha256-ecp256';
+const ESP_PROPOSAL = 'aes256gcm16';
+/** strongSwan's client IKE ports in the bench: 500/4500 belong to straitd (RFC 7296 §2.23 lets an initiator use any). */
+const SW_PORTS = { ike: 5500, natt: 5501 };
+
+interface Sample {
+  readonly connectMs: number;
+  /** straitd's own connect request → connected time (Strait only) */
+  readonly daemonMs?: number;
+  readonly stages?: Readonly<Record<string, number>>;
+  readonly throughputMbps: number;
+}
+
+interface SideResult {
+  readonly warmup?: Sample;
+  readonly samples: Sample[];
+}
+
+const esp = async (): Promise<number> => (await xfrmState('client')).filter((s) => s.proto === 'esp').length;
+
+/** The route to the LAN host uses the tunnel: source address = the virtual IP. */
+async function routeSource(): Promise<string> {
+  const r = await run(['ip', 'route', 'get', LAN.ipv4], { check: true });
+  return /\bsrc (\S+)/.exec(r.stdout)?.[1] ?? '';
+}
+
+async function iperf(vip: string, seconds: number): Promise<number> {
+  const r = await run(['iperf3', '-c', LAN.ipv4, '-p', String(LAN.ports.iperf3), '-B', vip, '-t', String(seconds), '-J'], { timeoutMs: (seconds + 30) * 1000 });
+  return iperfReceivedMbps(r.stdout);
+}
+
+function log(line: string): void {
+  console.log(`[bench] ${line}`);
+}
+
+if (labState().mode === 'bench') {
+  const env = labState().env;
+  const N = Math.max(1, Number(env.BENCH_N ?? 10));
+  const IPERF_S = Math.max(1, Number(env.BENCH_IPERF_S ?? 3));
+  const results: { strongswan: SideResult; strait: SideResult } = { strongswan: { samples: [] }, strait: { samples: [] } };
+
+  describe(`bench: ${N} connects + iperf3 each, Strait vs strongSwan (PSK, ${IKE_PROPOSAL} / ${ESP_PROPOSAL})`, () => {
+    let iperfServer: BackgroundProcess;
+
+    before(async () => {
+      iperfServer = await startLanIperf();
+    });
+
+    after(async () => {
+      await iperfServer?.stop();
+      const out = {
+        n: N,
+        iperfSeconds: IPERF_S,
+        proposal: { ike: IKE_PROPOSAL, esp: ESP_PROPOSAL },
+        gateway: 'rw-psk',
+        strongswan: results.strongswan,
+        strait: results.strait,
+      };
+      writeFileSync(join(labState().logDir, 'bench.json'), `${JSON.stringify(out, null, 2)}\n`);
+      for (const [side, r] of Object.entries(results)) {
+        const c = summary(r.samples.map((s) => s.connectMs));
+        const t = summary(r.samples.map((s) => s.throughputMbps));
+        log(`${side}: connect median ${c.median.toFixed(1)} ms (min ${c.min.toFixed(1)}, max ${c.max.toFixed(1)}, n=${c.n}); throughput median ${t.median.toFixed(1)} Mbit/s`);
+      }
+    });
+
+    it('context: what one `ip` process costs in this guest (the platform backend runs several per connect)', async () => {
+      const ms: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const t0 = performance.now();
+        await run(['ip', '-batch', '-'], { input: 'link show dev lo\n', check: true });
+        ms.push(performance.now() - t0);
+      }
+      const s = summary(ms);
+      log(`one \`ip -batch -\` process (spawn to exit): median ${s.median.toFixed(1)} ms (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)}, n=${s.n})`);
+      assert.equal(ms.length, 10);
+    });
+
+    it(`${N} rounds (after 1 warm-up round), each: strongSwan connect + iperf3 + terminate, then Strait connect + iperf3 + disconnect`, async () => {
+      // Both clients run side by side (charon on other local ports), one tunnel at a time; rounds
+      // alternate the two so that a machine whose load changes over time biases neither side.
+      let sw: StrongswanClient | undefined;
+      let vici: ViciSession | undefined;
+      let d: Straitd | undefined;
+      let client: StraitClient | undefined;
+      const { profile, secrets } = labProfile({ auth: 'psk', tunnel: 'split', ike: [IKE_PROPOSAL], esp: [ESP_PROPOSAL], name: 'bench psk' });
+      try {
+        sw = await startStrongswanClient({ name: 'sw-bench', ports: SW_PORTS });
+        vici = await ViciSession.open(sw.viciUri);
+        d = await startStraitd({ name: 'straitd-bench', logLevel: 'info' });
+        client = await d.client();
+        for (let i = 0; i <= N; i++) {
+          const label = i === 0 ? 'warm-up' : `#${i}`;
+          {
+            const t0 = performance.now();
+            const reply = await vici.request('initiate', { ike: 'psk', child: 'psk', timeout: '30000', 'init-limits': 'no' });
+            const connectMs = performance.now() - t0;
+            expectSuccess('initiate psk', reply);
+            const vips: VirtualIps = await sw.virtualIps();
+            assert.ok(vips.ipv4, 'strongSwan got no IPv4 virtual IP');
+            assert.equal(await routeSource(), vips.ipv4, `the route to ${LAN.ipv4} does not use strongSwan's virtual IP right after initiate`);
+            const throughputMbps = await iperf(vips.ipv4, IPERF_S);
+            expectSuccess('terminate psk', await vici.request('terminate', { ike: 'psk', timeout: '10000' }));
+            await waitFor(async () => (await esp()) === 0, 10_000, { what: 'strongSwan client ESP SAs removed' });
+            const sample: Sample = { connectMs, throughputMbps };
+            if (i === 0) results.strongswan = { ...results.strongswan, warmup: sample };
+            else results.strongswan.samples.push(sample);
+            log(`strongswan ${label}: connect ${connectMs.toFixed(1)} ms, ${throughputMbps.toFixed(1)} Mbit/s`);
+          }
+          {
+            const t0 = performance.now();
+            const { state } = await client.request('connect', { profile, secrets }, { timeoutMs: 60_000 });
+            const connectMs = performance.now() - t0;
+            const connected: ConnectedState = state;
+            const vip4 = connected.virtualIps.find((a) => !a.includes(':'));
+            assert.ok(vip4, `straitd reports no IPv4 virtual IP: ${connected.virtualIps.join(', ')}`);
+            assert.match(connected.algorithms.esp, /^aes256gcm16(-noesn)?$/, `negotiated ESP ${connected.algorithms.esp}`);
+            assert.equal(await routeSource(), vip4, `the route to ${LAN.ipv4} does not use Strait's virtual IP right after connect`);
+            const throughputMbps = await iperf(vip4, IPERF_S);
+            const off: ResultOf<'disconnect'> = await client.request('disconnect', {}, { timeoutMs: 30_000 });
+            assert.equal(off.clean, true, 'straitd reported leftovers after disconnect');
+            await waitFor(async () => (await esp()) === 0, 10_000, { what: 'Strait ESP SAs removed' });
+            const stages = Object.fromEntries(connected.stages.map((x) => [x.stage, x.ms]));
+            const sample: Sample = { connectMs, daemonMs: connected.connectMs, stages, throughputMbps };
+            if (i === 0) results.strait = { ...results.strait, warmup: sample };
+            else results.strait.samples.push(sample);
+            log(
+              `strait ${label}: connect ${connectMs.toFixed(1)} ms (straitd timeline ${connected.connectMs} ms: ` +
+                `${connected.stages.map((x) => `${x.stage} ${x.ms}`).join(', ')}), ${throughputMbps.toFixed(1)} Mbit/s`,
+            );
+          }
+        }
+      } finally {
+        client?.close();
+        await d?.stop();
+        vici?.close();
+        await sw?.stop();
+      }
+      assert.equal(results.strongswan.samples.length, N);
+      assert.equal(results.strait.samples.length, N);
+      // The two clocks must tell the same story: straitd's timeline sits inside the client's wall clock.
+      const wall = median(results.strait.samples.map((x) => x.connectMs));
+      const daemon = median(results.strait.samples.map((x) => x.daemonMs ?? Number.NaN));
+      assert.ok(daemon <= wall + 1, `straitd's timeline (${daemon} ms) is longer than the client's wall clock (${wall} ms)`);
+    });
+  });
+}
