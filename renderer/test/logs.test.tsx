@@ -1,0 +1,47 @@
+import { screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+
+import { App } from '../src/App.js';
+import { LogsView } from '../src/features/logs/LogsView.js';
+import { FakeApi, logRecord } from './fake-api.js';
+import { renderWithApi } from './render.js';
+
+describe('Logs', () => {
+  it('loads the helper log and filters by level and text', async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    api.logRecords = [
+      logRecord(1, { message: 'sending IKE_SA_INIT request' }),
+      logRecord(2, { level: 'debug', message: 'retransmit timer armed' }),
+      logRecord(3, { level: 'error', component: 'supervisor', event: 'connect.failed', message: 'the gateway rejected the password' }),
+    ];
+    renderWithApi(<LogsView />, api);
+    await waitFor(() => expect(screen.getByTestId('log-count')).toHaveTextContent('2 of 3 records'));
+    await user.selectOptions(screen.getByLabelText('Show'), 'error');
+    expect(screen.getByTestId('log-count')).toHaveTextContent('1 of 3 records');
+    expect(screen.getByRole('list', { name: 'Log records' })).toHaveTextContent('the gateway rejected the password');
+    await user.selectOptions(screen.getByLabelText('Show'), 'debug');
+    await user.type(screen.getByLabelText('Search'), 'retransmit');
+    await waitFor(() => expect(screen.getByTestId('log-count')).toHaveTextContent('1 of 3 records'));
+    expect(screen.getByRole('list', { name: 'Log records' })).toHaveTextContent('retransmit timer armed');
+  });
+
+  it('appends records pushed live', async () => {
+    const api = new FakeApi();
+    renderWithApi(<LogsView />, api);
+    await waitFor(() => expect(screen.getByTestId('log-count')).toHaveTextContent('0 records'));
+    api.emit({ kind: 'log', record: logRecord(10, { message: 'live one' }) });
+    await waitFor(() => expect(screen.getByTestId('log-count')).toHaveTextContent('1 records'));
+  });
+
+  it('the app shell says when the VPN service is down and disables Connect', async () => {
+    const api = new FakeApi();
+    renderWithApi(<App />, api);
+    await screen.findByRole('button', { name: 'Connect' });
+    api.emit({ kind: 'helper', helper: { status: 'down', reason: 'not-running', message: 'The Strait VPN service is installed but not running.', retryAt: Date.now() + 4000 } });
+    expect(await screen.findByRole('heading', { name: 'The Strait VPN service is not running' })).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Connect' })).toBeDisabled();
+    expect(screen.getByTestId('status-summary')).toHaveTextContent('VPN service unavailable');
+  });
+});
