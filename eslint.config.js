@@ -15,7 +15,7 @@ const contractOnly = {
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'renderer/dist/**', 'test-results/**', 'playwright-report/**', '**/*.d.ts', 'out/**'],
+    ignores: ['dist/**', '.lab/**', 'node_modules/**', 'renderer/node_modules/**', 'renderer/dist/**', 'test-results/**', 'playwright-report/**', '**/*.d.ts', 'out/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -106,7 +106,7 @@ if (existsSync(join(root, 'dist', 'test', 'fuzz', 'fuzz-main.js'))) {
   await stage('fuzz', node, ['dist/test/fuzz/fuzz-main.js', '--count', process.env.STRAIT_FUZZ_COUNT ?? '1000000', '--session-count', process.env.STRAIT_FUZZ_SESSION_COUNT ?? '60000'], { single: true });
 }
 if (existsSync(join(root, 'test', 'lab', 'run-lab.mjs'))) {
-  await stage('lab', node, ['test/lab/run-lab.mjs']);
+  await stage('lab', node, ['test/lab/run-lab.mjs', '--timeout', '1200']);
 }
 if (existsSync(join(root, 'test', 'e2e', 'run-e2e.mjs'))) {
   await stage('e2e', node, ['test/e2e/run-e2e.mjs']);

@@ -54,7 +54,8 @@ export const DEFAULT_PROFILE_VALUES = {
   dpd: { intervalSeconds: 30 },
   // charon-nm's desktop defaults (FEATURES.md b5): IKE SA 10 h, CHILD SA 3 h.
   rekey: { ikeLifetimeSeconds: 36_000, childLifetimeSeconds: 10_800 },
-  natTraversal: { forceEncapsulation: false },
+  // RFC 3948 §2.3 NAT-keepalive interval (0 = off); 20 s as charon, below common NAT UDP timeouts.
+  natTraversal: { forceEncapsulation: false, keepaliveSeconds: 20 },
   mobike: true, // RFC 4555
   fragmentation: true, // RFC 7383
   leakGuard: true,
@@ -218,7 +219,10 @@ export const ProfileSchema = v.pipe(
         () => ({ ...DEFAULT_PROFILE_VALUES.rekey }),
       ),
       natTraversal: v.optional(
-        v.looseObject({ forceEncapsulation: v.optional(v.boolean('natTraversal.forceEncapsulation must be true or false'), DEFAULT_PROFILE_VALUES.natTraversal.forceEncapsulation) }),
+        v.looseObject({
+          forceEncapsulation: v.optional(v.boolean('natTraversal.forceEncapsulation must be true or false'), DEFAULT_PROFILE_VALUES.natTraversal.forceEncapsulation),
+          keepaliveSeconds: v.optional(boundedInteger('NAT keepalive interval', 0, 3600), DEFAULT_PROFILE_VALUES.natTraversal.keepaliveSeconds),
+        }),
         () => ({ ...DEFAULT_PROFILE_VALUES.natTraversal }),
       ),
       mobike: v.optional(v.boolean('mobike must be true or false'), DEFAULT_PROFILE_VALUES.mobike),
