@@ -33,7 +33,7 @@ function StatusSummary() {
       : state.state === 'connected'
         ? ['connected', `Connected to ${state.profileName}`]
         : state.state === 'connecting'
-          ? ['connecting', `Connecting to ${state.profileName}…`]
+          ? ['connecting', state.reconnect !== undefined ? `Reconnecting to ${state.profileName}…` : `Connecting to ${state.profileName}…`]
           : state.state === 'disconnecting'
             ? ['connecting', 'Disconnecting…']
             : state.state === 'error'

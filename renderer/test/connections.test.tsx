@@ -54,6 +54,16 @@ describe('Connections', () => {
     expect(screen.getByRole('button', { name: 'Cancel' })).toBeInTheDocument();
   });
 
+  it('says it is reconnecting (attempt and time offline) when straitd re-establishes a lost tunnel', async () => {
+    const api = new FakeApi();
+    const now = Date.now();
+    const base = connecting(now);
+    if (base.state !== 'connecting') throw new Error('fixture');
+    api.state = { ...base, stage: 'ike_sa_init', reconnect: { since: now - 12_000, attempt: 2, reason: 'The gateway stopped answering.' } };
+    renderWithApi(<ConnectionsView onGoToProfiles={() => undefined} />, api);
+    expect(await screen.findByText(/Reconnecting… attempt 2, offline 1[2-3](\.\d)? s/)).toBeInTheDocument();
+  });
+
   it('shows virtual IP, gateway, duration, traffic and algorithms once connected', async () => {
     const api = new FakeApi();
     api.state = connected(Date.now());

@@ -119,6 +119,22 @@ export const ConnectingStateSchema = v.strictObject({
   stageStartedAt: epochMs,
   /** stages already finished, in order */
   stages: v.array(StageTimingSchema),
+  /**
+   * present when the tunnel was up and is being re-established automatically
+   * (dead peer, gateway deleted the IKE SA or restarted, RFC 4478 reauthentication)
+   */
+  reconnect: v.optional(
+    v.strictObject({
+      /** when the tunnel was lost */
+      since: epochMs,
+      /** reconnect attempts started so far (the one in progress included) */
+      attempt: count,
+      /** why the tunnel was lost, plain language */
+      reason: shortText(1024),
+      /** when the next attempt starts, while waiting between attempts */
+      nextAttemptAt: v.optional(epochMs),
+    }),
+  ),
 });
 
 export const ConnectedStateSchema = v.strictObject({

@@ -23,7 +23,8 @@ import { Supervisor } from './supervisor.js';
 
 const USAGE = `usage: straitd [--socket PATH] [--runtime-dir DIR] [--state-dir DIR] [--log-dir DIR]
                [--log-level debug|info|warn|error] [--dns auto|resolved|file|none] [--resolv-conf PATH]
-               [--netns NAME] [--ike-port N] [--natt-port N] [--connect-timeout-ms N] [--allow-non-root]`;
+               [--netns NAME] [--ike-port N] [--natt-port N] [--connect-timeout-ms N]
+               [--retransmit TIMEOUT_MS,BASE,TRIES] [--allow-non-root]`;
 
 export interface DaemonArgs {
   readonly socket: string;
@@ -37,6 +38,8 @@ export interface DaemonArgs {
   readonly ikePort: number;
   readonly nattPort: number;
   readonly connectTimeoutMs: number;
+  /** RFC 7296 §2.1 schedule (first timeout, back-off base, tries), like charon's retransmit_*; default the engine's */
+  readonly retransmit?: { readonly timeoutMs: number; readonly base: number; readonly tries: number };
   readonly allowNonRoot: boolean;
 }
 
@@ -48,6 +51,17 @@ const port = (text: string | undefined, fallback: number, what: string): number 
   if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new UsageError(`${what} must be a port number 1..65535`);
   return n;
 };
+
+function parseRetransmit(text: string | undefined): DaemonArgs['retransmit'] {
+  if (text === undefined) return undefined;
+  const parts = text.split(',').map(Number);
+  const [timeoutMs, base, tries] = parts;
+  if (parts.length !== 3 || timeoutMs === undefined || base === undefined || tries === undefined) throw new UsageError('--retransmit takes TIMEOUT_MS,BASE,TRIES');
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 60_000) throw new UsageError('--retransmit: TIMEOUT_MS must be 100..60000');
+  if (!(base >= 1 && base <= 4)) throw new UsageError('--retransmit: BASE must be 1..4');
+  if (!Number.isInteger(tries) || tries < 1 || tries > 10) throw new UsageError('--retransmit: TRIES must be 1..10');
+  return { timeoutMs, base, tries };
+}
 
 export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   let parsed;
@@ -68,6 +82,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
         'ike-port': { type: 'string' },
         'natt-port': { type: 'string' },
         'connect-timeout-ms': { type: 'string' },
+        retransmit: { type: 'string' },
         'allow-non-root': { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -83,6 +98,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   if (!['auto', 'resolved', 'file', 'none'].includes(dns)) throw new UsageError('--dns must be auto, resolved, file or none');
   const timeout = Number(o['connect-timeout-ms'] ?? 30_000);
   if (!Number.isInteger(timeout) || timeout < 1000 || timeout > 600_000) throw new UsageError('--connect-timeout-ms must be 1000..600000');
+  const retransmit = parseRetransmit(o.retransmit);
   return {
     socket: o.socket ?? DEFAULT_SOCKET_PATH,
     runtimeDir: o['runtime-dir'] ?? '/run/strait',
@@ -95,6 +111,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     ikePort: port(o['ike-port'], 500, '--ike-port'),
     nattPort: port(o['natt-port'], 4500, '--natt-port'),
     connectTimeoutMs: timeout,
+    ...(retransmit !== undefined ? { retransmit } : {}),
     allowNonRoot: o['allow-non-root'] === true,
   };
 }
@@ -160,7 +177,7 @@ export async function runDaemon(args: DaemonArgs): Promise<{ stop: (reason: stri
     },
     log: (e) => late.supervisor?.platformLog(e),
   });
-  const supervisor = new Supervisor({ platform, log, ports: { ike: args.ikePort, natt: args.nattPort }, connectTimeoutMs: args.connectTimeoutMs });
+  const supervisor = new Supervisor({ platform, log, ports: { ike: args.ikePort, natt: args.nattPort }, connectTimeoutMs: args.connectTimeoutMs, ...(args.retransmit !== undefined ? { retransmit: args.retransmit } : {}) });
   late.supervisor = supervisor;
   const version: ResultOf<'version'> = { name: 'straitd', version: packageVersion(), protocol: RPC_PROTOCOL_VERSION, platform: process.platform, backend: platform.name, pid: process.pid, startedAt };
   log.append({ level: 'info', component: 'daemon', event: 'daemon.start', message: `straitd ${version.version} starting (pid ${process.pid}, backend ${platform.name})`, fields: { socket: args.socket, logDir: args.logDir, stateDir: args.stateDir, runtimeDir: args.runtimeDir } });

@@ -12,6 +12,14 @@
  * at a time in arrival order, so a CHILD_SA rekey is install-new-then-
  * remove-old exactly as the engine emits it. On failure, disconnect and
  * shutdown everything the platform added is torn down.
+ *
+ * Staying connected: once a connection has been up, losing it (DEAD_PEER,
+ * PEER_DELETED, a restarted gateway, RFC 4478 reauthentication) does not end
+ * it: the state goes back to Connecting with a `reconnect` block, the old
+ * SAs are torn down, and a fresh IkeSession with the same profile and
+ * secrets (kept in memory for the life of the connection only) is started
+ * after a bounded exponential backoff. The leak guard (LEAK-GUARD.md) stays
+ * on across reconnects and goes on user disconnect and on the final Error.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -22,10 +30,10 @@ import { isIP } from 'node:net';
 import type { FailureCode } from '../api/errors.js';
 import { FailureCodes } from '../api/errors.js';
 import type { ConnectSecrets, Profile } from '../api/profile.js';
-import type { ActiveStage, ConnectedState, ConnectionState, Stage, StageTiming, TrafficCountersView } from '../api/rpc.js';
+import type { ActiveStage, ConnectedState, ConnectingState, ConnectionState, Stage, StageTiming, TrafficCountersView } from '../api/rpc.js';
 import type { AssignedConfig, ChildSaSpec, IkeAction, IkeFailure, IkeStage } from '../ike/actions.js';
 import { IkeSession } from '../ike/session.js';
-import type { PlatformBackend, PlatformLogEntry, TeardownReport } from '../platform/backend.js';
+import type { LeakGuardSpec, PlatformBackend, PlatformLogEntry, TeardownReport } from '../platform/backend.js';
 import { IkeDriver, type IkeDriverOutcome } from './ike-driver.js';
 import type { LogInput, LogStore } from './log-store.js';
 import { buildSessionConfig, type BuiltConfig } from './session-config.js';
@@ -47,7 +55,32 @@ export interface SupervisorOptions {
   readonly connectTimeoutMs?: number;
   /** how long a disconnect waits for the gateway to answer our DELETE (default 3 s) */
   readonly deleteTimeoutMs?: number;
+  /** automatic reconnect after a connection that was up is lost (defaults: RECONNECT_DEFAULTS) */
+  readonly reconnect?: Partial<ReconnectPolicy>;
+  /** IKE retransmission schedule override (tests shorten it; default the engine's, RFC 7296 §2.1) */
+  readonly retransmit?: { readonly timeoutMs: number; readonly base: number; readonly tries: number };
 }
+
+/** Bounded exponential backoff between reconnect attempts. */
+export interface ReconnectPolicy {
+  /** delay before the first attempt after a loss (doubles per attempt) */
+  readonly initialDelayMs: number;
+  /** the delay never grows beyond this */
+  readonly maxDelayMs: number;
+  /** give up after this many failed attempts (0 = never reconnect) */
+  readonly maxAttempts: number;
+  /** … or once the outage has lasted this long */
+  readonly maxDurationMs: number;
+}
+
+/** 1, 2, 4, 8, 16, 30, 30 … s; at most 10 attempts or 5 minutes. */
+export const RECONNECT_DEFAULTS: ReconnectPolicy = { initialDelayMs: 1000, maxDelayMs: 30_000, maxAttempts: 10, maxDurationMs: 300_000 };
+
+/**
+ * Failures worth another attempt: the gateway went away or lost our state.
+ * Credential, certificate and proposal failures would fail the same way again.
+ */
+const TRANSIENT: ReadonlySet<FailureCode> = new Set<FailureCode>(['GATEWAY_UNREACHABLE', 'DNS_RESOLUTION_FAILED', 'DEAD_PEER', 'PEER_DELETED', 'INTERNAL_ADDRESS_FAILURE']);
 
 /** A connect request that ended without a tunnel. */
 export class ConnectFailure extends Error {
@@ -80,10 +113,14 @@ export class NotActiveError extends Error {
 type Phase = 'connecting' | 'connected' | 'ending';
 type End = { readonly kind: 'failed'; readonly failure: IkeFailure } | { readonly kind: 'disconnect'; readonly reason: string; readonly cancelled: boolean };
 
+/** Why a live tunnel is being re-established. */
+type Loss = { readonly kind: 'failed'; readonly failure: IkeFailure } | { readonly kind: 'reauth'; readonly message: string };
+
 interface Attempt {
   readonly sessionId: string;
   readonly profile: Profile;
-  readonly startedAt: number;
+  /** start of the current IKE attempt (the first connect or the latest reconnect) */
+  startedAt: number;
   phase: Phase;
   stage: ActiveStage;
   stageStartedAt: number;
@@ -103,6 +140,28 @@ interface Attempt {
   readonly settle: { resolve: (s: ConnectedState) => void; reject: (e: ConnectFailure) => void };
   readonly forgetSecrets: () => void;
   timer?: NodeJS.Timeout;
+  /** the tunnel was up at least once: a loss now means reconnect, not Error */
+  everConnected: boolean;
+  /** set while re-establishing a lost tunnel */
+  reconnect?: {
+    /** the outage's start: the gateway's last sign of life when DPD knows it, else the detection */
+    readonly since: number;
+    readonly detectedAt: number;
+    readonly reason: string;
+    attempts: number;
+    nextAttemptAt?: number;
+    lastFailure?: IkeFailure;
+  };
+  /** the engine asked for a new sign-in (RFC 4478): the close that follows is a reconnect */
+  reauth?: string;
+  /** a reconnect attempt ran out of time: the failure to report instead of the driver's outcome */
+  attemptFailure?: IkeFailure;
+  /** wakes a backoff wait early (disconnect) */
+  wake?: () => void;
+  /** the leak guard is on, for these gateway addresses */
+  guard?: readonly string[];
+  /** inbound-counter poll for DPD proof of life */
+  poll?: NodeJS.Timeout;
 }
 
 const ZERO_COUNTERS: TrafficCountersView = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
@@ -200,17 +259,14 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       ops: Promise.resolve(),
       settle,
       forgetSecrets: () => forget.forEach((f) => f()),
+      everConnected: false,
     };
     this.active = a;
     this.pendingSecrets.set(a, secrets);
     this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'connect.requested', stage: 'resolve', message: `connecting "${profile.name}" to ${profile.gateway.host}[${profile.gateway.port}] (${profile.auth.method})`, fields: { profileId: profile.id, gateway: profile.gateway.host, auth: profile.auth.method } });
     this.emit('stage', { sessionId: a.sessionId, profileId: profile.id, stage: 'resolve', at: now, finished: null });
     this.publishConnecting(a);
-    const timeout = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    a.timer = setTimeout(() => {
-      const code: FailureCode = a.stage === 'resolve' ? 'DNS_RESOLUTION_FAILED' : a.stage === 'install' || a.stage === 'configure' ? 'PLATFORM_ERROR' : 'GATEWAY_UNREACHABLE';
-      void this.finish(a, { kind: 'failed', failure: { code, message: `The connection was not up within ${Math.round(timeout / 1000)} s (stuck in stage ${a.stage}). ${FailureCodes[code]}`, fields: { stage: a.stage, timeoutMs: timeout } } });
-    }, timeout);
+    this.armAttemptTimer(a);
     void this.run(a).catch((e: unknown) => this.finish(a, { kind: 'failed', failure: { code: 'INTERNAL_ERROR', message: `${FailureCodes.INTERNAL_ERROR} (${errorText(e)})` } }));
     return done;
   }
@@ -234,13 +290,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     const a = this.active;
     if (a?.phase === 'connected' && a.connected !== undefined) {
       try {
-        const c = await this.opts.platform.readCounters();
-        if (a.phase === 'connected' && a.connected !== undefined) {
-          // inbound ESP is proof of life: the engine postpones its next DPD probe (RFC 7296 §2.4)
-          if (c.bytesIn > a.connected.counters.bytesIn) a.driver?.inform((session, now) => session.trafficSeen(now));
-          a.connected = { ...a.connected, counters: { bytesIn: c.bytesIn, bytesOut: c.bytesOut, packetsIn: c.packetsIn, packetsOut: c.packetsOut } };
-          this.current = a.connected;
-        }
+        await this.refreshCounters(a);
       } catch (e) {
         this.log({ level: 'warn', session: a.sessionId, component: 'platform', event: 'platform.counters_failed', message: `could not read SA counters: ${errorText(e)}` });
       }
@@ -255,48 +305,205 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
 
   // ------------------------------------------------------------ the attempt
 
+  /** Bounds one attempt: the first connect ends in Error; a reconnect attempt is abandoned and retried. */
+  private armAttemptTimer(a: Attempt): void {
+    const timeout = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    if (a.timer !== undefined) clearTimeout(a.timer);
+    a.timer = setTimeout(() => {
+      const code: FailureCode = a.stage === 'resolve' ? 'DNS_RESOLUTION_FAILED' : a.stage === 'install' || a.stage === 'configure' ? 'PLATFORM_ERROR' : 'GATEWAY_UNREACHABLE';
+      const failure: IkeFailure = { code, message: `The connection was not up within ${Math.round(timeout / 1000)} s (stuck in stage ${a.stage}). ${FailureCodes[code]}`, fields: { stage: a.stage, timeoutMs: timeout } };
+      if (!a.everConnected) return void this.finish(a, { kind: 'failed', failure });
+      a.attemptFailure = failure;
+      a.driver?.abort('reconnect attempt timed out');
+    }, timeout);
+  }
+
+  /** The connection: the first attempt, then reconnects while the policy allows. */
   private async run(a: Attempt): Promise<void> {
+    for (;;) {
+      const loss = await this.runSession(a);
+      if (loss === undefined || a.ending !== undefined) return;
+      if (!(await this.prepareReconnect(a, loss))) return;
+    }
+  }
+
+  /** One IKE session from resolve to its end; undefined when the connection is already ending. */
+  private async runSession(a: Attempt): Promise<Loss | undefined> {
     const p = a.profile;
+    const abandoned = (): Loss | undefined => (a.attemptFailure !== undefined ? { kind: 'failed', failure: a.attemptFailure } : undefined);
     let address: string;
     try {
       address = await this.resolveHost(p.gateway.host);
     } catch (e) {
-      return void this.finish(a, { kind: 'failed', failure: { code: 'DNS_RESOLUTION_FAILED', message: `The gateway host name ${p.gateway.host} could not be resolved (${errorText(e)}).`, fields: { host: p.gateway.host } } });
+      return { kind: 'failed', failure: { code: 'DNS_RESOLUTION_FAILED', message: `The gateway host name ${p.gateway.host} could not be resolved (${errorText(e)}).`, fields: { host: p.gateway.host } } };
     }
-    if (a.phase !== 'connecting') return;
+    if (a.phase !== 'connecting') return undefined;
+    if (a.attemptFailure !== undefined) return abandoned();
     let local: string;
     try {
       local = await this.localAddressFor(address, p.gateway.port);
     } catch (e) {
-      return void this.finish(a, { kind: 'failed', failure: { code: 'GATEWAY_UNREACHABLE', message: `There is no route to the gateway ${address} (${errorText(e)}).`, fields: { address } } });
+      return { kind: 'failed', failure: { code: 'GATEWAY_UNREACHABLE', message: `There is no route to the gateway ${address} (${errorText(e)}).`, fields: { address } } };
     }
-    if (a.phase !== 'connecting') return;
+    if (a.phase !== 'connecting') return undefined;
+    if (a.attemptFailure !== undefined) return abandoned();
     a.gatewayAddress = address;
     a.localAddress = local;
     this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'resolve.done', stage: 'resolve', message: `${p.gateway.host} is ${address}; our address towards it is ${local}`, fields: { address, local } });
+    // LEAK-GUARD.md: a guard that is on must allow the new gateway address before IKE goes to it.
+    if (a.guard !== undefined && !a.guard.includes(address)) {
+      try {
+        await this.setGuard(a, [address]);
+      } catch (e) {
+        return void this.finish(a, { kind: 'failed', failure: { code: 'PLATFORM_ERROR', message: `${FailureCodes.PLATFORM_ERROR} (leak guard: ${errorText(e)})`, fields: { detail: errorText(e) } } });
+      }
+    }
     const ports = this.opts.ports ?? { ike: 500, natt: 4500 };
     const built = buildSessionConfig(p, this.secretsOf(a), { local: { address: local, port: ports.ike }, remote: { address, port: p.gateway.port }, localNattPort: ports.natt });
     if (!built.ok) return void this.finish(a, { kind: 'failed', failure: { code: built.code, message: built.message } });
     a.built = built.config;
     this.enterStage(a, 'ike_sa_init');
-    const session = new IkeSession(built.config.session, { random: this.random });
+    const sessionConfig = this.opts.retransmit !== undefined ? { ...built.config.session, retransmit: this.opts.retransmit } : built.config.session;
+    const session = new IkeSession(sessionConfig, { random: this.random });
     const driver = new IkeDriver(session, { localAddress: local, ports, clock: this.clock, onAction: (act) => this.onAction(a, act) });
     a.session = session;
     a.driver = driver;
     a.outcome = driver.run();
     const outcome = await a.outcome;
-    if (a.ending !== undefined) return;
-    if (outcome.kind === 'failed') return void this.finish(a, { kind: 'failed', failure: outcome.failure });
+    if (a.ending !== undefined) return undefined;
+    if (a.attemptFailure !== undefined) return abandoned();
+    if (outcome.kind === 'failed') return { kind: 'failed', failure: outcome.failure };
+    if (a.reauth !== undefined) return { kind: 'reauth', message: a.reauth };
     // The engine closed without being asked: the gateway deleted the IKE SA or our last CHILD_SA.
-    return void this.finish(a, { kind: 'failed', failure: { code: 'PEER_DELETED', message: `${FailureCodes.PEER_DELETED} (${outcome.reason})`, fields: { reason: outcome.reason } } });
+    return { kind: 'failed', failure: { code: 'PEER_DELETED', message: `${FailureCodes.PEER_DELETED} (${outcome.reason})`, fields: { reason: outcome.reason } } };
   }
 
-  /** The request's secrets, held only until the session config is built from them. */
+  /**
+   * After a session ended without being asked: either ends the connection
+   * (never connected, a failure that would repeat, the policy's limit) and
+   * returns false, or tears the old SAs down (the leak guard stays), waits
+   * out the backoff and resets the attempt for a fresh session.
+   */
+  private async prepareReconnect(a: Attempt, loss: Loss): Promise<boolean> {
+    const policy = { ...RECONNECT_DEFAULTS, ...this.opts.reconnect };
+    const failure = loss.kind === 'failed' ? loss.failure : undefined;
+    if (!a.everConnected || policy.maxAttempts <= 0) {
+      void this.finish(a, { kind: 'failed', failure: failure ?? { code: 'PEER_DELETED', message: `${FailureCodes.PEER_DELETED} (${loss.kind === 'reauth' ? loss.message : ''})` } });
+      return false;
+    }
+    const now = this.clock();
+    const reason = loss.kind === 'failed' ? loss.failure.message : loss.message;
+    let r = a.reconnect;
+    if (r === undefined) {
+      const silentMs = failure?.fields?.['silentMs'];
+      r = { since: typeof silentMs === 'number' && silentMs >= 0 && silentMs <= now ? now - silentMs : now, detectedAt: now, reason, attempts: 0 };
+      a.reconnect = r;
+      this.log({
+        level: 'warn',
+        session: a.sessionId,
+        component: 'supervisor',
+        event: 'connection.lost',
+        message: `the tunnel was lost (${reason}); reconnecting`,
+        // silentMs (DPD, ike/ACTIONS.md): how long the gateway had been silent when the loss was detected
+        fields: { code: failure?.code ?? 'REAUTH', upMs: a.connected !== undefined ? now - a.connected.since : 0, ...(typeof failure?.fields?.['silentMs'] === 'number' ? { silentMs: failure.fields['silentMs'] } : {}) },
+      });
+    } else if (failure !== undefined) {
+      r.lastFailure = failure;
+    }
+    const outageMs = now - r.since;
+    const giveUp =
+      (r.attempts > 0 && failure !== undefined && !TRANSIENT.has(failure.code)) ? 'a failure that would repeat' : r.attempts >= policy.maxAttempts ? `${r.attempts} attempts` : outageMs >= policy.maxDurationMs ? `${Math.round(outageMs / 1000)} s` : undefined;
+    if (giveUp !== undefined) {
+      const last = failure ?? r.lastFailure;
+      const code: FailureCode = last?.code ?? 'GATEWAY_UNREACHABLE';
+      void this.finish(a, {
+        kind: 'failed',
+        failure: {
+          code,
+          message: `The connection was lost (${r.reason}) and could not be restored: gave up after ${giveUp}, ${r.attempts} attempt(s) over ${Math.round(outageMs / 1000)} s. Last error: ${last?.message ?? FailureCodes[code]}`,
+          fields: { attempts: r.attempts, outage_ms: outageMs, ...(last?.fields ?? {}) },
+        },
+      });
+      return false;
+    }
+    // Tear the old session down: its driver has ended; its SAs, routes and DNS go, the guard stays.
+    if (a.poll !== undefined) clearInterval(a.poll);
+    a.poll = undefined;
+    if (a.timer !== undefined) clearTimeout(a.timer);
+    a.phase = 'connecting';
+    await a.ops;
+    if (a.ending !== undefined) return false;
+    try {
+      await this.opts.platform.teardown(`reconnect: ${reason}`.slice(0, 200));
+    } catch (e) {
+      this.log({ level: 'error', session: a.sessionId, component: 'platform', event: 'platform.teardown_failed', message: `teardown before reconnect failed: ${errorText(e)}` });
+    }
+    if (a.ending !== undefined) return false;
+    // RFC 4478 asks for a new sign-in, not a pause; a lost gateway gets time to come back.
+    const delay = loss.kind === 'reauth' && r.attempts === 0 ? 0 : Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** r.attempts);
+    r.nextAttemptAt = this.clock() + delay;
+    this.resetAttempt(a);
+    this.publishConnecting(a);
+    this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'reconnect.scheduled', message: `reconnect attempt ${r.attempts + 1} in ${delay} ms`, fields: { attempt: r.attempts + 1, delayMs: delay } });
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, delay);
+      a.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    a.wake = undefined;
+    if (a.ending !== undefined) return false;
+    r.attempts++;
+    r.nextAttemptAt = undefined;
+    a.attemptFailure = undefined;
+    a.reauth = undefined;
+    this.resetAttempt(a);
+    this.emit('stage', { sessionId: a.sessionId, profileId: a.profile.id, stage: 'resolve', at: a.startedAt, finished: null });
+    this.publishConnecting(a);
+    this.armAttemptTimer(a);
+    return true;
+  }
+
+  /** A fresh attempt's bookkeeping: stage timeline from `resolve`, no session or SAs yet. */
+  private resetAttempt(a: Attempt): void {
+    const now = this.clock();
+    a.startedAt = now;
+    a.stage = 'resolve';
+    a.stageStartedAt = now;
+    a.stages.length = 0;
+    a.session = undefined;
+    a.driver = undefined;
+    a.outcome = undefined;
+    a.child = undefined;
+    a.config = undefined;
+    a.built = undefined;
+    a.ops = Promise.resolve();
+  }
+
+  /** Leak guard on (or replaced) for these gateway addresses (LEAK-GUARD.md). */
+  private async setGuard(a: Attempt, gateways: readonly string[]): Promise<void> {
+    const port = a.profile.gateway.port;
+    // The gateway's ports: its IKE port and RFC 3948's 4500 (session-config.ts: GATEWAY_NATT_PORT).
+    const spec: LeakGuardSpec = { gateways, ports: { ike: port === 4500 ? 500 : port, natt: 4500 }, allowLan: [] };
+    a.guard = gateways; // before awaiting: a half-applied guard is still removed on the way out
+    await this.opts.platform.enableLeakGuard(spec);
+    this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'leak_guard.enabled', message: `leak guard on: only the tunnel and IKE/ESP with ${gateways.join(', ')} may pass`, fields: { gateways: [...gateways] } });
+  }
+
+  /** Inbound ESP is proof of life: the engine postpones its next DPD probe (RFC 7296 §2.4). */
+  private async refreshCounters(a: Attempt): Promise<void> {
+    const c = await this.opts.platform.readCounters();
+    if (a.phase !== 'connected' || a.connected === undefined) return;
+    if (c.bytesIn > a.connected.counters.bytesIn) a.driver?.inform((session, now) => session.trafficSeen(now));
+    a.connected = { ...a.connected, counters: { bytesIn: c.bytesIn, bytesOut: c.bytesOut, packetsIn: c.packetsIn, packetsOut: c.packetsOut } };
+    this.current = a.connected;
+  }
+
+  /** The request's secrets, in memory only for the life of the connection (reconnects need them); never logged. */
   private readonly pendingSecrets = new WeakMap<Attempt, ConnectSecrets>();
   private secretsOf(a: Attempt): ConnectSecrets {
-    const s = this.pendingSecrets.get(a) ?? {};
-    this.pendingSecrets.delete(a);
-    return s;
+    return this.pendingSecrets.get(a) ?? {};
   }
 
   private onAction(a: Attempt, act: IkeAction): void {
@@ -311,6 +518,12 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
         return;
       }
       case 'event':
+        if (act.event.event === 'ike_sa.reauth_required' && a.phase === 'connected' && a.reauth === undefined) {
+          // RFC 4478 §3: a new IKE SA from scratch. Make-before-break is not attempted: close this
+          // session (DELETE), and the close reconnects (runSession → prepareReconnect).
+          a.reauth = `the gateway requires a new sign-in (AUTH_LIFETIME ${String(act.event.fields?.['lifetimeS'] ?? '?')} s)`;
+          setImmediate(() => a.driver?.close()); // not from inside the driver's own action loop
+        }
         this.log({
           level: act.event.level,
           session: a.sessionId,
@@ -392,6 +605,9 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     this.enterStage(a, 'configure');
     await this.applyConfig(a);
     if (a.phase !== 'connecting' || a.ending !== undefined) return;
+    // LEAK-GUARD.md: on once the CHILD_SA and the configuration are up; kept across reconnects.
+    if (a.profile.leakGuard && a.guard === undefined && a.gatewayAddress !== undefined) await this.setGuard(a, [a.gatewayAddress]);
+    if (a.phase !== 'connecting' || a.ending !== undefined) return;
     const now = this.clock();
     a.stages.push({ stage: a.stage, startedAt: a.stageStartedAt, ms: now - a.stageStartedAt });
     // No counter read here: the tunnel is brand new (zero), and a kernel query would delay the
@@ -420,7 +636,18 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     };
     a.phase = 'connected';
     a.connected = state;
+    a.everConnected = true;
     if (a.timer !== undefined) clearTimeout(a.timer);
+    const dpdMs = built.session.dpdIntervalMs ?? 0;
+    if (dpdMs > 0) {
+      // Proof of life for DPD at most once per DPD interval (ike/ACTIONS.md: trafficSeen).
+      a.poll = setInterval(() => {
+        if (a.phase === 'connected') this.refreshCounters(a).catch((e: unknown) => this.log({ level: 'debug', session: a.sessionId, component: 'platform', event: 'platform.counters_failed', message: `could not read SA counters: ${errorText(e)}` }));
+      }, dpdMs);
+      a.poll.unref();
+    }
+    const restored = a.reconnect;
+    a.reconnect = undefined;
     this.emit('stage', { sessionId: a.sessionId, profileId: a.profile.id, stage: 'connected', at: now, finished: a.stages[a.stages.length - 1] ?? null });
     this.log({
       level: 'info',
@@ -431,8 +658,21 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       message: `connected to ${state.gateway.address} in ${state.connectMs} ms (${a.stages.map((s) => `${s.stage} ${s.ms} ms`).join(', ')}); virtual IP ${state.virtualIps.join(', ') || 'none'}`,
       fields: { connectMs: state.connectMs, ike: state.algorithms.ike, esp: state.algorithms.esp, virtualIps: state.virtualIps, ...Object.fromEntries(a.stages.map((s) => [`${s.stage}Ms`, s.ms])) },
     });
+    if (restored !== undefined) {
+      const outageMs = now - restored.since;
+      this.log({
+        level: 'info',
+        session: a.sessionId,
+        component: 'supervisor',
+        event: 'connection.restored',
+        stage: 'connected',
+        message: `connection restored after an outage of ${outageMs} ms (${now - restored.detectedAt} ms after it was noticed, ${restored.attempts} attempt(s)); it was lost because: ${restored.reason}`,
+        // outage_ms: from the gateway's last sign of life (DPD) or the loss's detection, to Connected again
+        fields: { outage_ms: outageMs, reconnect_ms: now - restored.detectedAt, attempts: restored.attempts },
+      });
+    }
     this.setState(state);
-    a.settle.resolve(state);
+    a.settle.resolve(state); // no-op after a reconnect: the connect request was answered the first time
   }
 
   /**
@@ -446,6 +686,8 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     a.phase = 'ending';
     a.ending = (async () => {
       if (a.timer !== undefined) clearTimeout(a.timer);
+      if (a.poll !== undefined) clearInterval(a.poll);
+      a.wake?.();
       const reason = end.kind === 'disconnect' ? end.reason : `${end.failure.code}: ${end.failure.message}`;
       if (end.kind === 'disconnect') {
         this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'disconnect.requested', message: `disconnecting: ${end.reason}` });
@@ -461,6 +703,17 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       } catch (e) {
         this.log({ level: 'error', session: a.sessionId, component: 'platform', event: 'platform.teardown_failed', message: `teardown failed: ${errorText(e)}` });
       }
+      if (a.guard !== undefined) {
+        // LEAK-GUARD.md: off on user disconnect and on the final Error, so a failed connection never leaves the user offline.
+        try {
+          await this.opts.platform.disableLeakGuard();
+          this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'leak_guard.disabled', message: 'leak guard off' });
+        } catch (e) {
+          this.log({ level: 'error', session: a.sessionId, component: 'platform', event: 'leak_guard.disable_failed', message: `the leak guard could not be removed: ${errorText(e)}` });
+        }
+        a.guard = undefined;
+      }
+      this.pendingSecrets.delete(a);
       a.forgetSecrets();
       const now = this.clock();
       let state: ConnectionState;
@@ -522,6 +775,9 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
   }
 
   private publishConnecting(a: Attempt): void {
+    const r = a.reconnect;
+    const reconnect: ConnectingState['reconnect'] =
+      r === undefined ? undefined : { since: r.since, attempt: r.attempts, reason: r.reason.slice(0, 1024), ...(r.nextAttemptAt !== undefined ? { nextAttemptAt: r.nextAttemptAt } : {}) };
     this.setState({
       state: 'connecting',
       sessionId: a.sessionId,
@@ -532,6 +788,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       stage: a.stage,
       stageStartedAt: a.stageStartedAt,
       stages: [...a.stages],
+      ...(reconnect !== undefined ? { reconnect } : {}),
     });
   }
 

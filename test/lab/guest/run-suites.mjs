@@ -34,8 +34,17 @@ for (const name of requested) {
     });
     continue;
   }
-  describe(name, { timeout }, async () => {
-    await import(pathToFileURL(join(suiteDir, `${name}.suite.js`)).href);
+  // One suite module at a time: while a module evaluates, its top-level
+  // describe()/it() calls attach to whichever suite node:test thinks is
+  // current; evaluating two at once files one suite's tests under another's name.
+  await new Promise((resolve) => {
+    describe(name, { timeout }, async () => {
+      try {
+        await import(pathToFileURL(join(suiteDir, `${name}.suite.js`)).href);
+      } finally {
+        resolve();
+      }
+    });
   });
 }
 

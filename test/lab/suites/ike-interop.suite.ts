@@ -29,7 +29,8 @@ import { pemToDerList } from '../../../native-helper/src/pki/pem.js';
 import { randomBytes } from 'node:crypto';
 import { gwXfrmState, labSecret, labState, swanctlGw } from '../support/guest.js';
 import type { XfrmState } from '../support/guest.js';
-import { CLIENT, GATEWAYS, IDENTITIES, LAN, POOL } from '../support/topology.js';
+import { GATEWAYS, IDENTITIES, LAN, POOL } from '../support/topology.js';
+import { labPskSessionConfig } from '../support/session-config.js';
 
 interface Connected {
   readonly child: ChildSaSpec;
@@ -49,28 +50,7 @@ interface Failed {
 
 const hex = (b: Uint8Array | undefined): string => (b === undefined ? '' : Buffer.from(b).toString('hex'));
 
-function baseConfig(over: Partial<IkeSessionConfig>): IkeSessionConfig {
-  return {
-    local: { address: CLIENT.ipv4, port: 500 },
-    remote: { address: GATEWAYS.main.address, port: 500 },
-    localId: parseIdentity(IDENTITIES.pskClient),
-    remoteId: parseIdentity(GATEWAYS.main.id),
-    auth: { method: 'psk', psk: new TextEncoder().encode(labSecret('psk')) },
-    trust: { caCertificates: [] },
-    ikeProposals: parseIkeProposals([]),
-    espProposals: parseEspProposals([]),
-    trafficSelectors: { local: [selectorFromCidr('0.0.0.0/0')], remote: [selectorFromCidr(LAN.subnet4)] },
-    requestConfig: { ipv4: true, ipv6: false, dns: true },
-    forceEncapsulation: false,
-    fragmentation: true,
-    ikeMtu: 1280,
-    // UML is slow: the first ECDH or RSA operation can take a while on the gateway.
-    retransmit: { timeoutMs: 2000, base: 1.8, tries: 3 },
-    childLifetime: { soft: 3000, hard: 3600 },
-    replayWindow: 64,
-    ...over,
-  };
-}
+const baseConfig = (over: Partial<IkeSessionConfig> = {}): IkeSessionConfig => labPskSessionConfig({ requestConfig: { ipv4: true, ipv6: false, dns: true }, ...over });
 
 /** Runs one session until the CHILD_SA is there (resolves Connected) or it fails (resolves Failed). */
 function connect(config: IkeSessionConfig): Promise<Connected | Failed> {

@@ -31,7 +31,6 @@ import { after, before, describe, it } from 'node:test';
 import { IkeDriver } from '../../../native-helper/src/daemon/ike-driver.js';
 import type { IkeDriverOutcome } from '../../../native-helper/src/daemon/ike-driver.js';
 import type { AssignedConfig, ChildSaSpec, IkeAction, IkeEvent } from '../../../native-helper/src/ike/actions.js';
-import { parseEspProposals, parseIkeProposals } from '../../../native-helper/src/ike/proposals.js';
 import { IkeSession } from '../../../native-helper/src/ike/session.js';
 import type { IkeSessionConfig } from '../../../native-helper/src/ike/session.js';
 import { selectorFromCidr } from '../../../native-helper/src/ike/traffic-selectors.js';
@@ -40,8 +39,9 @@ import type { PlatformLogEntry } from '../../../native-helper/src/platform/backe
 import { parseIdentity } from '../../../native-helper/src/pki/identity.js';
 import { pemToDerList } from '../../../native-helper/src/pki/pem.js';
 import type { BackgroundProcess } from '../support/guest.js';
-import { gwXfrmState, labSecret, labState, ping, run, setClearForwarding, startLanEcho, swanctlGw } from '../support/guest.js';
-import { CLIENT, GATEWAYS, GW, IDENTITIES, LAN, NAT } from '../support/topology.js';
+import { gwXfrmState, labState, ping, run, setClearForwarding, startLanEcho, swanctlGw } from '../support/guest.js';
+import { CLIENT, GATEWAYS, GW, LAN, NAT } from '../support/topology.js';
+import { labPskSessionConfig } from '../support/session-config.js';
 
 // ---------------------------------------------------------------- connecting with the real platform
 
@@ -57,27 +57,7 @@ interface Failed {
   readonly events: readonly IkeEvent[];
 }
 
-function psk(over: Partial<IkeSessionConfig> = {}): IkeSessionConfig {
-  return {
-    local: { address: CLIENT.ipv4, port: 500 },
-    remote: { address: GATEWAYS.main.address, port: 500 },
-    localId: parseIdentity(IDENTITIES.pskClient),
-    remoteId: parseIdentity(GATEWAYS.main.id),
-    auth: { method: 'psk', psk: new TextEncoder().encode(labSecret('psk')) },
-    trust: { caCertificates: [] },
-    ikeProposals: parseIkeProposals([]),
-    espProposals: parseEspProposals([]),
-    trafficSelectors: { local: [selectorFromCidr('0.0.0.0/0')], remote: [selectorFromCidr(LAN.subnet4)] },
-    requestConfig: { ipv4: true, ipv6: false, dns: false },
-    forceEncapsulation: false,
-    fragmentation: true,
-    ikeMtu: 1280,
-    retransmit: { timeoutMs: 2000, base: 1.8, tries: 3 },
-    childLifetime: { soft: 3000, hard: 3600 },
-    replayWindow: 64,
-    ...over,
-  };
-}
+const psk = (over: Partial<IkeSessionConfig> = {}): IkeSessionConfig => labPskSessionConfig({ ...over });
 
 /**
  * Connects and, when `backend` is given, installs the CHILD_SA and applies the

@@ -36,6 +36,8 @@ export interface StraitdOptions {
   /** names the folders; the same name reuses them (what a restart after a crash needs); default "straitd" */
   readonly name?: string;
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** straitd --retransmit (TIMEOUT_MS,BASE,TRIES): a shorter schedule makes dead-peer detection quick in the lab */
+  readonly retransmit?: string;
 }
 
 function dist(...parts: string[]): string {
@@ -71,6 +73,7 @@ export async function startStraitd(opts: StraitdOptions = {}): Promise<Straitd> 
       '--dns', 'file',
       '--resolv-conf', resolvConf,
       '--log-level', opts.logLevel ?? 'debug',
+      ...(opts.retransmit !== undefined ? ['--retransmit', opts.retransmit] : []),
     ],
     { logFile: stdoutFile },
   );

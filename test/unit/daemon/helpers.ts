@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 
 import { parseProfile, type Profile } from '../../../native-helper/src/api/profile.js';
 import type { ChildSaSpec, Endpoint } from '../../../native-helper/src/ike/actions.js';
-import type { ApplyConfigParams, PlatformBackend, SweepReport, TeardownReport, TrafficCounters } from '../../../native-helper/src/platform/backend.js';
+import type { ApplyConfigParams, LeakGuardSpec, PlatformBackend, SweepReport, TeardownReport, TrafficCounters } from '../../../native-helper/src/platform/backend.js';
 import { PlatformError } from '../../../native-helper/src/platform/backend.js';
 import { TestResponder, seededRandom, type ResponderConfig } from '../../support/test-responder.js';
 import { responderConfig } from '../ike/session/harness.js';
@@ -33,7 +33,10 @@ export async function freePorts(n: number): Promise<number[]> {
 
 export interface UdpGateway {
   readonly port: number;
+  /** the responder serving the current IKE SA (a new one per IKE_SA_INIT after an SA was up) */
   readonly responder: TestResponder;
+  /** IKE SAs started on this gateway (1 + reconnects) */
+  readonly sessions: number;
   /** stop answering (a dead gateway) */
   mute: boolean;
   received: number;
@@ -46,12 +49,19 @@ export interface UdpGateway {
 export async function udpGateway(over: Partial<ResponderConfig> = {}): Promise<UdpGateway> {
   const [port] = await freePorts(1);
   if (port === undefined) throw new Error('no port');
-  const responder = new TestResponder(responderConfig({ endpoint: { address: LOOPBACK, port }, random: seededRandom(randomUUID()), ...over }));
+  const fresh = (): TestResponder => new TestResponder(responderConfig({ endpoint: { address: LOOPBACK, port }, random: seededRandom(randomUUID()), ...over }));
+  let responder = fresh();
+  let sessions = 1;
   const s = createSocket('udp4');
   await new Promise<void>((resolve) => s.bind(port, LOOPBACK, () => resolve()));
   const gw: UdpGateway = {
     port,
-    responder,
+    get responder() {
+      return responder;
+    },
+    get sessions() {
+      return sessions;
+    },
     mute: false,
     received: 0,
     push: (datagrams, to) => datagrams.forEach((d) => s.send(d, to.port, to.address)),
@@ -60,6 +70,13 @@ export async function udpGateway(over: Partial<ResponderConfig> = {}): Promise<U
   s.on('message', (msg, rinfo) => {
     gw.received++;
     if (gw.mute) return;
+    // RFC 7296 §3.1: a new IKE_SA_INIT request (responder SPI zero) after an SA was up is a new
+    // IKE SA (a reconnect): a real gateway keeps state per SA, so a fresh responder serves it.
+    const isNewInit = msg.length >= 28 && msg[18] === 34 && (msg[19] ?? 0) & 0x08 && !((msg[19] ?? 0) & 0x20) && msg.subarray(8, 16).every((b) => b === 0);
+    if (isNewInit && responder.authenticated) {
+      responder = fresh();
+      sessions++;
+    }
     const from: Endpoint = { address: rinfo.address, port: rinfo.port };
     for (const answer of responder.handle(new Uint8Array(msg), from)) s.send(answer, rinfo.port, rinfo.address);
   });
@@ -86,7 +103,9 @@ export type PlatformCall =
   | { readonly op: 'applyConfig'; readonly params: ApplyConfigParams }
   | { readonly op: 'readCounters' }
   | { readonly op: 'teardown'; readonly reason: string }
-  | { readonly op: 'sweepStale' };
+  | { readonly op: 'sweepStale' }
+  | { readonly op: 'enableLeakGuard'; readonly spec: LeakGuardSpec }
+  | { readonly op: 'disableLeakGuard' };
 
 const zero = { sa: 0, policy: 0, route: 0, rule: 0, address: 0, dns: 0 } as const;
 
@@ -130,10 +149,12 @@ export class RecordingPlatform implements PlatformBackend {
     await Promise.resolve();
     return { fromJournal: { ...zero }, fromMarkers: { ...zero, sa: 2 }, problems: [], clean: true, durationMs: 1 };
   }
-  async enableLeakGuard(): Promise<void> {
+  async enableLeakGuard(spec: LeakGuardSpec): Promise<void> {
+    this.calls.push({ op: 'enableLeakGuard', spec });
     await Promise.resolve();
   }
   async disableLeakGuard(): Promise<void> {
+    this.calls.push({ op: 'disableLeakGuard' });
     await Promise.resolve();
   }
   ops(): string[] {

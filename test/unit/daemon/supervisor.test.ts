@@ -13,7 +13,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 
 import type { ConnectionState } from '../../../native-helper/src/api/rpc.js';
 import { LogStore } from '../../../native-helper/src/daemon/log-store.js';
-import { BusyError, ConnectFailure, Supervisor, type StageEvent } from '../../../native-helper/src/daemon/supervisor.js';
+import { BusyError, ConnectFailure, Supervisor, type ReconnectPolicy, type StageEvent } from '../../../native-helper/src/daemon/supervisor.js';
 import { NotifyType, PayloadType, ProtocolId } from '../../../native-helper/src/ike/constants.js';
 import { RecordingPlatform, TEST_PSK, freePorts, testProfile, udpGateway, type UdpGateway } from './helpers.js';
 
@@ -44,7 +44,16 @@ afterEach(async () => {
   }
 });
 
-async function rig(opts: { gw?: Parameters<typeof udpGateway>[0]; connectTimeoutMs?: number; resolve?: (h: string) => Promise<string>; logDir?: string } = {}): Promise<Rig> {
+interface RigOptions {
+  gw?: Parameters<typeof udpGateway>[0];
+  connectTimeoutMs?: number;
+  resolve?: (h: string) => Promise<string>;
+  logDir?: string;
+  reconnect?: Partial<ReconnectPolicy>;
+  retransmit?: { timeoutMs: number; base: number; tries: number };
+}
+
+async function rig(opts: RigOptions = {}): Promise<Rig> {
   const gw = await udpGateway(opts.gw);
   const [ike, natt] = await freePorts(2);
   const platform = new RecordingPlatform();
@@ -56,6 +65,8 @@ async function rig(opts: { gw?: Parameters<typeof udpGateway>[0]; connectTimeout
     connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
     deleteTimeoutMs: 1000,
     ...(opts.resolve !== undefined ? { resolve: opts.resolve } : {}),
+    ...(opts.reconnect !== undefined ? { reconnect: opts.reconnect } : {}),
+    ...(opts.retransmit !== undefined ? { retransmit: opts.retransmit } : {}),
   });
   const states: ConnectionState[] = [];
   const stages: StageEvent[] = [];
@@ -119,12 +130,13 @@ describe('supervisor (recording platform: host kernel has no ESP)', () => {
     const d = await r.supervisor.disconnect('test');
     assert.deepEqual({ wasActive: d.wasActive, clean: d.clean, state: d.state.state }, { wasActive: true, clean: true, state: 'disconnected' });
     assert.equal(r.gw.responder.deleted, true, 'the gateway received our DELETE of the IKE SA');
-    assert.equal(r.platform.ops().at(-1), 'teardown');
+    // the profile's leakGuard (default on) went on after the config and goes after the teardown
+    assert.deepEqual(r.platform.ops().filter((o) => o !== 'readCounters'), ['installChildSa', 'applyConfig', 'enableLeakGuard', 'teardown', 'disableLeakGuard']);
     assert.deepEqual(r.states.slice(-2).map((s) => s.state), ['disconnecting', 'disconnected']);
   });
 
-  it('the gateway deleting the IKE SA while connected: Error PEER_DELETED and a teardown', async () => {
-    const r = await rig();
+  it('the gateway deleting the IKE SA while connected, reconnect off: Error PEER_DELETED, teardown, leak guard off', async () => {
+    const r = await rig({ reconnect: { maxAttempts: 0 } });
     await r.supervisor.connect(testProfile(r.gw.port), { psk: TEST_PSK });
     const ended = new Promise<ConnectionState>((resolve) => r.supervisor.on('state', (s) => s.state === 'error' && resolve(s)));
     /* <-- INFORMATIONAL { D(IKE) }   (RFC 7296 §1.4.1) */
@@ -132,7 +144,7 @@ describe('supervisor (recording platform: host kernel has no ESP)', () => {
     const s = await ended;
     assert.ok(s.state === 'error' && s.code === 'PEER_DELETED', JSON.stringify(s));
     assert.equal(s.stage, undefined, 'it failed after connecting, not in a stage');
-    assert.equal(r.platform.ops().at(-1), 'teardown');
+    assert.deepEqual(r.platform.ops().slice(-2), ['teardown', 'disableLeakGuard']);
   });
 
   it('a rejected PSK ends in Error with the failure code, the stage it failed in, and a teardown', async () => {
@@ -222,5 +234,129 @@ describe('supervisor (recording platform: host kernel has no ESP)', () => {
     assert.ok(all.length > 5);
     const text = JSON.stringify(all) + (await readFile(join(logDir, 'straitd.log'), 'utf8'));
     for (const form of [psk, Buffer.from(psk).toString('hex'), Buffer.from(psk).toString('base64')]) assert.ok(!text.includes(form), `log contains ${form}`);
+  });
+});
+
+// ---------------------------------------------------------------- staying connected
+
+/** Short IKE retransmissions (100, 150, 225 ms) so DPD and unreachable gateways are detected in about a second. */
+const FAST = { timeoutMs: 100, base: 1.5, tries: 3 } as const;
+
+function until<T extends ConnectionState>(sv: Supervisor, pred: (s: ConnectionState) => s is T, what: string, ms = 20_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; state ${JSON.stringify(sv.state).slice(0, 400)}`)), ms);
+    const on = (s: ConnectionState): void => {
+      if (!pred(s)) return;
+      clearTimeout(t);
+      sv.off('state', on);
+      resolve(s);
+    };
+    sv.on('state', on);
+  });
+}
+const isReconnecting = (s: ConnectionState): s is Extract<ConnectionState, { state: 'connecting' }> => s.state === 'connecting' && s.reconnect !== undefined;
+const isConnected = (s: ConnectionState): s is Extract<ConnectionState, { state: 'connected' }> => s.state === 'connected';
+const isError = (s: ConnectionState): s is Extract<ConnectionState, { state: 'error' }> => s.state === 'error';
+
+function logEvents(r: Rig, event: string): Readonly<Record<string, unknown>>[] {
+  return r.log
+    .query({ limit: 10_000 })
+    .records.filter((x) => x.event === event)
+    .map((x) => x.fields);
+}
+
+describe('supervisor stays connected (recording platform: host kernel has no ESP)', () => {
+  it('the gateway stops answering: DEAD_PEER → Reconnecting → reconnects once it answers again → Connected, outage reported', async () => {
+    const r = await rig({ retransmit: FAST, reconnect: { initialDelayMs: 100, maxDelayMs: 400, maxAttempts: 20, maxDurationMs: 60_000 } });
+    const first = await r.supervisor.connect(testProfile(r.gw.port, { dpd: { intervalSeconds: 1 } }), { psk: TEST_PSK });
+    const lostAt = Date.now();
+    r.gw.mute = true;
+    const reconnecting = await until(r.supervisor, isReconnecting, 'Reconnecting');
+    assert.match(reconnecting.reconnect?.reason ?? '', /stopped answering|dead peer/iu);
+    assert.equal(reconnecting.sessionId, first.sessionId, 'the same connection, not a new one');
+    assert.deepEqual(logEvents(r, 'connection.lost').map((f) => f['code']), ['DEAD_PEER']);
+    // The first attempts go to a silent gateway and fail; then it answers again.
+    await until(r.supervisor, (s): s is ConnectionState => isReconnecting(s) && (s.reconnect?.attempt ?? 0) >= 2, 'a second reconnect attempt');
+    r.gw.mute = false;
+    const back = await until(r.supervisor, isConnected, 'Connected again');
+    const outage = Date.now() - lostAt;
+    assert.equal(r.gw.sessions, 2, 'a fresh IKE SA at the gateway');
+    assert.notEqual(back.since, first.since);
+    assert.deepEqual(back.virtualIps, ['10.99.0.1', 'fd00:99::1']);
+    const restored = logEvents(r, 'connection.restored');
+    assert.equal(restored.length, 1);
+    const f = restored[0] ?? {};
+    // the outage counts from the gateway's last sign of life (DPD's silentMs), so it is at least the
+    // detection time and at most the time since the tunnel first came up
+    assert.ok(typeof f['outage_ms'] === 'number' && f['outage_ms'] > 1000 && f['outage_ms'] <= Date.now() - first.since, JSON.stringify(f));
+    assert.ok(typeof f['reconnect_ms'] === 'number' && f['reconnect_ms'] <= outage && f['reconnect_ms'] < f['outage_ms'], JSON.stringify(f));
+    assert.ok(typeof f['attempts'] === 'number' && f['attempts'] >= 2, JSON.stringify(f));
+    // the old SAs went before the new ones came; the new CHILD_SA is the gateway's second
+    const ops = r.platform.ops().filter((o) => o !== 'readCounters');
+    assert.deepEqual(ops.slice(0, 5), ['installChildSa', 'applyConfig', 'enableLeakGuard', 'removeChildSa', 'teardown']);
+    assert.deepEqual(ops.slice(-2), ['installChildSa', 'applyConfig']);
+    assert.ok(!ops.includes('disableLeakGuard'), 'the leak guard stayed on through the outage');
+    assert.equal(ops.filter((o) => o === 'enableLeakGuard').length, 1);
+    const lastInstall = r.platform.calls.filter((c) => c.op === 'installChildSa').at(-1);
+    assert.ok(lastInstall?.op === 'installChildSa' && lastInstall.spec.outbound.spi === r.gw.responder.children[0]?.responderSpi);
+    console.log(`# DEAD_PEER reconnect: outage ${String(f['outage_ms'])} ms (reconnect ${String(f['reconnect_ms'])} ms) over ${String(f['attempts'])} attempts`);
+  });
+
+  it('the gateway deletes the IKE SA: PEER_DELETED → reconnect → Connected; disconnect then removes the leak guard', async () => {
+    const r = await rig({ retransmit: FAST, reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 5, maxDurationMs: 30_000 } });
+    const first = await r.supervisor.connect(testProfile(r.gw.port), { psk: TEST_PSK });
+    const reconnecting = until(r.supervisor, isReconnecting, 'Reconnecting');
+    /* <-- INFORMATIONAL { D(IKE) }   (RFC 7296 §1.4.1) */
+    r.gw.push(r.gw.responder.request([{ type: PayloadType.DELETE, protocol: ProtocolId.IKE, spis: [] }]), { address: '127.0.0.1', port: r.ikePort });
+    const rc = await reconnecting;
+    assert.match(rc.reconnect?.reason ?? '', /closed the connection/u);
+    const back = await until(r.supervisor, isConnected, 'Connected again');
+    assert.equal(back.sessionId, first.sessionId);
+    assert.equal(r.gw.sessions, 2);
+    assert.deepEqual(logEvents(r, 'connection.lost').map((f) => f['code']), ['PEER_DELETED']);
+    assert.equal(logEvents(r, 'connection.restored')[0]?.['attempts'], 1);
+    await r.supervisor.disconnect('user');
+    const ops = r.platform.ops().filter((o) => o !== 'readCounters');
+    // the engine drops the CHILD_SA with the IKE SA (RFC 7296 §1.4.1), the supervisor tears the rest down, then the new pair
+    assert.deepEqual(ops, ['installChildSa', 'applyConfig', 'enableLeakGuard', 'removeChildSa', 'teardown', 'installChildSa', 'applyConfig', 'teardown', 'disableLeakGuard']);
+    const guard = r.platform.calls.find((c) => c.op === 'enableLeakGuard');
+    assert.ok(guard?.op === 'enableLeakGuard');
+    assert.deepEqual(guard.spec, { gateways: ['127.0.0.1'], ports: { ike: r.gw.port, natt: 4500 }, allowLan: [] });
+  });
+
+  it('RFC 4478 AUTH_LIFETIME: reauth_required → a clean reconnect with a new IKE SA', async () => {
+    const r = await rig({ gw: { misbehave: { authLifetime: 2 } }, retransmit: FAST, reconnect: { initialDelayMs: 50, maxAttempts: 3 } });
+    await r.supervisor.connect(testProfile(r.gw.port), { psk: TEST_PSK });
+    const firstResponder = r.gw.responder;
+    await until(r.supervisor, isReconnecting, 'Reconnecting (reauth)', 10_000);
+    await until(r.supervisor, isConnected, 'Connected again', 10_000);
+    assert.equal(firstResponder.deleted, true, 'the old IKE SA was deleted with DELETE (clean)');
+    assert.ok(r.gw.sessions >= 2);
+    assert.deepEqual(logEvents(r, 'connection.lost').map((f) => f['code']).slice(0, 1), ['REAUTH']);
+    await r.supervisor.disconnect('user');
+  });
+
+  it('gives up after the attempt limit: Error with a plain message, SAs torn down, leak guard off', async () => {
+    const r = await rig({ retransmit: FAST, reconnect: { initialDelayMs: 50, maxDelayMs: 100, maxAttempts: 2, maxDurationMs: 60_000 } });
+    await r.supervisor.connect(testProfile(r.gw.port, { dpd: { intervalSeconds: 1 } }), { psk: TEST_PSK });
+    r.gw.mute = true;
+    const s = await until(r.supervisor, isError, 'Error');
+    assert.equal(s.code, 'GATEWAY_UNREACHABLE');
+    assert.match(s.message, /lost .* could not be restored: gave up after 2 attempts/u);
+    assert.ok(r.states.filter(isReconnecting).length > 0);
+    assert.equal(r.gw.sessions, 1);
+    const ops = r.platform.ops().filter((o) => o !== 'readCounters');
+    assert.deepEqual(ops.slice(-2), ['teardown', 'disableLeakGuard']);
+    assert.equal(ops.filter((o) => o === 'disableLeakGuard').length, 1);
+  });
+
+  it('a profile with leakGuard off never touches the guard; a failed first connect never enables it', async () => {
+    const r = await rig();
+    await r.supervisor.connect(testProfile(r.gw.port, { leakGuard: false }), { psk: TEST_PSK });
+    await r.supervisor.disconnect('user');
+    assert.ok(!r.platform.ops().some((o) => o.includes('LeakGuard')), r.platform.ops().join(','));
+    const r2 = await rig({ gw: { misbehave: { authFailed: true } } });
+    await failureOf(r2.supervisor.connect(testProfile(r2.gw.port), { psk: 'wrong-psk-value' }));
+    assert.deepEqual(r2.platform.ops(), ['teardown']);
   });
 });

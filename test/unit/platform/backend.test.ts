@@ -103,13 +103,18 @@ describe('LinuxBackend with a fake ip', () => {
     const before = r.fake.calls.length;
     await r.backend.applyConfig(configParams(spec, { mtu: 1400 }));
     const calls = r.fake.calls.slice(before);
-    const scripts = calls.filter((c) => c.args.includes('-batch')).map((c) => `${c.args.join(' ')}\n${c.input}`);
+    const scripts = calls.filter((c) => c.args.includes('-batch') && !c.args.includes('-j')).map((c) => `${c.args.join(' ')}\n${c.input}`);
     assert.deepEqual(scripts, [
-      '-4 -batch -\naddress add 10.99.0.77/32 dev eth0 metric 21332\n',
-      '-6 -batch -\naddress add fd00:99::77/128 dev eth0 metric 21332 nodad\n',
-      '-4 -batch -\nroute add 10.10.0.0/24 via 192.0.2.1 dev eth0 src 10.99.0.77 table 21332 proto 83 mtu 1400\nroute add throw 192.0.2.1/32 table 21332 proto 83\nrule add pref 21332 table 21332\n',
-      '-6 -batch -\nroute add fd00:10::/64 dev eth0 src fd00:99::77 table 21332 proto 83 mtu 1400\nrule add pref 21332 table 21332\n',
+      // both families in one run (iproute2 infers them from the prefixes); only the IPv6 rule needs -6
+      '-batch -\naddress add 10.99.0.77/32 dev eth0 metric 21332\naddress add fd00:99::77/128 dev eth0 metric 21332 nodad\nroute add 10.10.0.0/24 via 192.0.2.1 dev eth0 src 10.99.0.77 table 21332 proto 83 mtu 1400\nroute add fd00:10::/64 dev eth0 src fd00:99::77 table 21332 proto 83 mtu 1400\nroute add throw 192.0.2.1/32 table 21332 proto 83\nrule add pref 21332 table 21332\n',
+      '-6 -batch -\nrule add pref 21332 table 21332\n',
     ]);
+    // the connect path: one query run, two batches, nothing else
+    assert.deepEqual(
+      calls.map((c) => `${c.args.join(' ')}: ${c.input.trim().split('\n').length}`),
+      ['-j -batch -: 2', '-batch -: 6', '-6 -batch -: 1'],
+    );
+    assert.equal(calls[0]?.input, 'route get 192.0.2.1\naddress show\n');
     const resolv = await readFile(r.resolv, 'utf8');
     // split tunnel: VPN servers first, then the original one; domains searched
     assert.match(resolv, /^# Written by Strait/);
@@ -234,7 +239,7 @@ describe('LinuxBackend with a fake ip', () => {
     await r.backend.installChildSa(spec);
     r.fake.failOn = { match: /^route add fd00/, message: 'RTNETLINK answers: Network is unreachable' };
     try {
-      await assert.rejects(r.backend.applyConfig(configParams(spec)), /applyConfig\/routes: ip -batch failed at "route fd00:10::\/64 table 21332": RTNETLINK answers: Network is unreachable/);
+      await assert.rejects(r.backend.applyConfig(configParams(spec)), /applyConfig\/network: ip -batch failed at "route fd00:10::\/64 table 21332": RTNETLINK answers: Network is unreachable/);
     } finally {
       r.fake.failOn = undefined;
     }

@@ -102,9 +102,14 @@ export class FakeIp {
     const args = [...req.args];
     let family: 4 | 6 | undefined;
     let force = false;
+    let json = false;
     while (args.length > 0) {
       const a = args[0];
       if (a === '-n') args.splice(0, 2);
+      else if (a === '-j' && args[1] === '-batch') {
+        json = true;
+        args.shift();
+      }
       else if (a === '-4' || a === '-6') {
         family = a === '-4' ? 4 : 6;
         args.shift();
@@ -113,6 +118,7 @@ export class FakeIp {
         args.shift();
       } else break;
     }
+    if (args[0] === '-batch' && json) return this.queryBatch(req.input ?? '', family);
     if (args[0] === '-batch') {
       const script = req.input ?? '';
       if (this.hangOn?.test(script)) return new Promise<CommandResult>(() => undefined);
@@ -141,6 +147,18 @@ export class FakeIp {
       }
     }
     return { exitCode, stdout: '', stderr };
+  }
+
+  /** `ip -j -batch -`: each query's JSON on its own line; stops at the first failing one */
+  private queryBatch(script: string, family: 4 | 6 | undefined): CommandResult {
+    const lines = script.split('\n').filter((l) => l.trim() !== '');
+    let stdout = '';
+    for (let i = 0; i < lines.length; i++) {
+      const r = this.query(['-j', ...tokens(lines[i] ?? '')], family);
+      if (r.exitCode !== 0) return { exitCode: 1, stdout, stderr: `${r.stderr}\nCommand failed -:${i + 1}\n` };
+      stdout += `${r.stdout}\n`;
+    }
+    return { exitCode: 0, stdout, stderr: '' };
   }
 
   private apply(w: string[], family: 4 | 6 | undefined): void {

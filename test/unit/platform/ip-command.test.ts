@@ -72,3 +72,26 @@ describe('ip -batch errors', () => {
     });
   });
 });
+
+describe('queryBatch (`ip -j -batch -`)', () => {
+  it('the real ip prints one JSON document per query, in order', async () => {
+    const out = await new IpCommand({ runner: spawnRunner }).queryBatch('test', ['route get 127.0.0.1', 'address show dev lo']);
+    assert.equal(out.length, 2);
+    const [route, links] = out.map((o) => JSON.parse(o) as Array<Record<string, unknown>>);
+    assert.equal(route?.[0]?.['dev'], 'lo');
+    assert.equal(links?.[0]?.['ifname'], 'lo');
+  });
+
+  it('a failing query names itself (stderr captured from iproute2 6.1); a short answer is an error, not a guess', async () => {
+    const failing = new IpCommand({ runner: () => Promise.resolve({ exitCode: 1, stdout: '', stderr: 'RTNETLINK answers: Network is unreachable\nCommand failed -:1\n' }) });
+    await assert.rejects(failing.queryBatch('applyConfig/route-get', ['route get 198.51.100.1', 'address show']), (e: unknown) => {
+      assert.ok(isPlatformError(e));
+      assert.equal(e.reason, 'command-failed');
+      assert.equal(e.message, 'applyConfig/route-get: ip route get 198.51.100.1 failed: RTNETLINK answers: Network is unreachable');
+      return true;
+    });
+    const short = new IpCommand({ runner: () => Promise.resolve({ exitCode: 0, stdout: '[]\n', stderr: '' }) });
+    await assert.rejects(short.queryBatch('t', ['route get 198.51.100.1', 'address show']), /printed 1 results for 2 queries/);
+    await assert.rejects(short.queryBatch('t', ['address show\nxfrm state flush']), (e: unknown) => isPlatformError(e) && e.reason === 'invalid-spec');
+  });
+});

@@ -154,11 +154,11 @@ describe('real kernel in a private network namespace', { skip }, () => {
     assert.equal(await readFile(resolv, 'utf8'), ORIGINAL_RESOLV);
   });
 
-  it('crash mid-apply (the IPv6 batch ran, no answer): a new backend sweeps the namespace back to its start', async () => {
+  it('crash mid-apply (the last batch, the IPv6 rule, ran; no answer): a new backend sweeps the namespace back to its start', async () => {
     let hang = true;
     const dying: CommandRunner = async (req) => {
       // decide before the batch runs: the test clears `hang` as soon as the rule is visible, which can be before `ip` exits
-      const dies = hang && req.args.includes('-6') && req.input?.includes('route add') === true;
+      const dies = hang && req.args.includes('-6') && req.input?.includes('rule add') === true;
       const r = await spawnRunner(req);
       if (dies) return new Promise(() => undefined);
       return r;

@@ -11,7 +11,11 @@
  *   so a batch of xfrm lines ends at the first failure: callers delete only
  *   what exists, or fall back to one command per object.
  * - Global options (-4/-6) cannot appear inside a batch line: an IPv6
- *   `rule` needs its own `ip -6 -batch -` run.
+ *   `rule` needs its own `ip -6 -batch -` run (`rule` takes its family
+ *   only from -6; even `from ::/0` yields an IPv4 rule). `address`,
+ *   `route` (add and get) infer the family from their prefix, so one run
+ *   without -4/-6 carries both families.
+ * - `ip -j -batch -` prints one compact JSON document per query line.
  */
 import { PlatformError } from '../errors.js';
 import type { CommandRunner } from './command-runner.js';
@@ -139,6 +143,38 @@ export class IpCommand {
       kernelMessage: msg,
       ...(first?.label ? { failedAt: first.label } : {}),
     });
+  }
+
+  /**
+   * Runs several read-only JSON queries in one `ip -j -batch -` process
+   * (each process start is the slow part on a loaded or emulated machine)
+   * and returns each command's output, in order. iproute2 prints one
+   * compact JSON document per line and per command; the batch stops at the
+   * first failing command. The commands hold no secrets, so they may be
+   * quoted in errors.
+   */
+  async queryBatch(operation: string, commands: readonly string[]): Promise<string[]> {
+    for (const c of commands) {
+      if (/[\n\r]/.test(c)) throw new PlatformError('invalid-spec', operation, 'a query contains a line break');
+    }
+    if (commands.length === 0) return [];
+    const r = await this.runner({
+      file: this.ipPath,
+      args: [...this.globalArgs(), '-j', '-batch', '-'],
+      input: commands.join('\n') + '\n',
+      ...(this.timeoutMs !== undefined ? { timeoutMs: this.timeoutMs } : {}),
+    });
+    if (r.exitCode !== 0) {
+      const failures = parseBatchErrors(r.stderr, commands.map((c) => ({ text: c, label: c })));
+      const first = failures[0];
+      const msg = failures.map((f) => f.message).join('; ') || `exit ${r.exitCode}`;
+      throw new PlatformError('command-failed', operation, `ip ${first?.label ?? commands.join('; ')} failed: ${msg}`, { exitCode: r.exitCode, kernelMessage: msg });
+    }
+    const out = r.stdout.split('\n').filter((l) => l.trim() !== '');
+    if (out.length !== commands.length) {
+      throw new PlatformError('command-failed', operation, `ip -j -batch printed ${out.length} results for ${commands.length} queries`);
+    }
+    return out;
   }
 
   /** Runs a query (`ip -j route get …`) and returns stdout; the argv never holds secrets. */

@@ -22,7 +22,7 @@ import type { PlatformLog } from '../backend.js';
 import type { CommandResult, CommandRunner } from './command-runner.js';
 import { spawnRunner } from './command-runner.js';
 import type { IpFamily } from './cidr.js';
-import type { LeakGuardSpec, NormalizedGuardSpec } from './leak-guard-rules.js';
+import type { IptablesPresence, LeakGuardSpec, NormalizedGuardSpec } from './leak-guard-rules.js';
 import { iptablesDisableScript, iptablesEnableScript, nftDisableScript, nftEnableScript, normalizeGuardSpec, parseIptablesSave, NFT_TABLE } from './leak-guard-rules.js';
 
 export type { LeakGuardSpec } from './leak-guard-rules.js';
@@ -78,6 +78,8 @@ const DEFAULT_IPTABLES = {
   save6: 'ip6tables-legacy-save',
 } as const;
 
+const NOTHING_PRESENT: IptablesPresence = { chains: new Set(), jumps: [] };
+
 export class LeakGuard {
   private readonly runner: CommandRunner;
   private readonly stateFile: string;
@@ -85,6 +87,14 @@ export class LeakGuard {
   private chosen: LeakGuardVariant | undefined;
   private current: { variant: LeakGuardVariant; spec: NormalizedGuardSpec } | undefined;
   private tail: Promise<unknown> = Promise.resolve();
+  /**
+   * iptables families where this instance itself removed, or saw no trace
+   * of, every chain and jump of ours (after a sweep or a disable). Only
+   * Strait writes these chain names, so the next enable there can skip its
+   * `iptables-save`: each tool start costs 100+ ms on a slow machine, and
+   * enable is on the connect path. Cleared as soon as a guard goes in.
+   */
+  private readonly iptAbsent = new Set<IpFamily>();
 
   constructor(private readonly opts: LeakGuardOptions = {}) {
     this.runner = opts.runner ?? spawnRunner;
@@ -107,7 +117,8 @@ export class LeakGuard {
         await this.check('enable/nft', await this.tool(this.opts.nftPath ?? 'nft', ['-f', '-'], nftEnableScript(n)));
       } else {
         for (const family of [4, 6] as const) {
-          const present = parseIptablesSave(await this.iptablesSave(family));
+          const present = this.iptAbsent.has(family) ? NOTHING_PRESENT : parseIptablesSave(await this.iptablesSave(family));
+          this.iptAbsent.delete(family);
           await this.check(`enable/iptables-v${family}`, await this.tool(this.restore(family), ['--noflush', '-w', '5'], iptablesEnableScript(n, family, present)));
         }
       }
@@ -162,6 +173,7 @@ export class LeakGuard {
             await this.check(`sweep/iptables-v${family}`, await this.tool(this.restore(family), ['--noflush', '-w', '5'], script));
             removed = true;
           }
+          this.iptAbsent.add(family);
         } catch (e) {
           if (!(isPlatformError(e) && e.reason === 'spawn-failed')) problems.push(message(e));
         }
@@ -207,6 +219,7 @@ export class LeakGuard {
     for (const family of [4, 6] as const) {
       const script = iptablesDisableScript(parseIptablesSave(await this.iptablesSave(family)));
       if (script !== undefined) await this.check(`disable/iptables-v${family}`, await this.tool(this.restore(family), ['--noflush', '-w', '5'], script));
+      this.iptAbsent.add(family);
     }
   }
 

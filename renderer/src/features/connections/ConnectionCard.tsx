@@ -73,7 +73,7 @@ export function ConnectionCard({ view, state, pending, blockedBy, helperUp, loca
           )}
         </div>
         <p className="connection-status" role="status" aria-live="polite">
-          {phase === 'connected' ? 'Connected' : phase === 'connecting' ? `Connecting… ${mine && state.state === 'connecting' ? formatMs(now - state.startedAt) : ''}` : phase === 'disconnecting' ? 'Disconnecting…' : phase === 'error' ? 'Not connected' : 'Not connected'}
+          {phase === 'connected' ? 'Connected' : phase === 'connecting' ? (mine && state.state === 'connecting' && state.reconnect !== undefined ? `Reconnecting… attempt ${state.reconnect.attempt}, offline ${formatMs(now - state.reconnect.since)}` : `Connecting… ${mine && state.state === 'connecting' ? formatMs(now - state.startedAt) : ''}`) : phase === 'disconnecting' ? 'Disconnecting…' : phase === 'error' ? 'Not connected' : 'Not connected'}
         </p>
         {button}
       </header>
