@@ -41,7 +41,9 @@ function run(cmd, args, opts = {}) {
 }
 
 /** Pulls pass/fail counts out of node:test, vitest, playwright and our lab/fuzz summaries. */
-function counts(text) {
+function counts(raw) {
+  // vitest colours its summary even when piped; strip SGR codes before matching
+  const text = raw.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
   const num = (re) => [...text.matchAll(re)].map((m) => Number(m[1])).reduce((a, b) => a + b, 0);
   let passed = num(/^# pass (\d+)$/gm) + num(/^ℹ pass (\d+)$/gm);
   let failed = num(/^# fail (\d+)$/gm) + num(/^ℹ fail (\d+)$/gm);
