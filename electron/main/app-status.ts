@@ -10,7 +10,13 @@ export function appStatus(helper: HelperStatus, state: ConnectionState | undefin
     case 'disconnected':
       return { kind: 'disconnected' };
     case 'connecting':
-      return { kind: 'connecting', profileId: state.profileId, profileName: state.profileName, stage: state.stage };
+      return {
+        kind: 'connecting',
+        profileId: state.profileId,
+        profileName: state.profileName,
+        stage: state.stage,
+        ...(state.reconnect !== undefined ? { reconnectAttempt: state.reconnect.attempt } : {}),
+      };
     case 'connected':
       return { kind: 'connected', profileId: state.profileId, profileName: state.profileName, virtualIps: state.virtualIps };
     case 'disconnecting':

@@ -8,7 +8,7 @@
 export type AppStatus =
   | { readonly kind: 'helper-down'; readonly reason: string }
   | { readonly kind: 'disconnected' }
-  | { readonly kind: 'connecting'; readonly profileId: string; readonly profileName: string; readonly stage: string }
+  | { readonly kind: 'connecting'; readonly profileId: string; readonly profileName: string; readonly stage: string; readonly reconnectAttempt?: number }
   | { readonly kind: 'connected'; readonly profileId: string; readonly profileName: string; readonly virtualIps: readonly string[] }
   | { readonly kind: 'disconnecting'; readonly profileId: string; readonly profileName: string }
   | { readonly kind: 'error'; readonly profileId?: string; readonly profileName?: string; readonly message: string };
@@ -70,9 +70,12 @@ export function trayModel(status: AppStatus, profiles: readonly TrayProfile[]): 
     case 'connecting':
       return {
         icon: 'connecting',
-        tooltip: `Strait: connecting to ${status.profileName} (${stageWords(status.stage)})`,
+        tooltip:
+          status.reconnectAttempt !== undefined
+            ? `Strait: connection to ${status.profileName} lost, reconnecting (attempt ${status.reconnectAttempt}, ${stageWords(status.stage)})`
+            : `Strait: connecting to ${status.profileName} (${stageWords(status.stage)})`,
         menu: [
-          { type: 'item', label: `Connecting to ${status.profileName}…`, enabled: false },
+          { type: 'item', label: status.reconnectAttempt !== undefined ? `Reconnecting to ${status.profileName}…` : `Connecting to ${status.profileName}…`, enabled: false },
           { type: 'item', label: 'Cancel', enabled: true, action: { kind: 'disconnect' } },
           sep,
           show,

@@ -24,6 +24,9 @@ describe('tray model', () => {
     assert.equal(connecting.icon, 'connecting');
     assert.match(connecting.tooltip, /signing in/);
     assert.ok(connecting.menu.some((m) => m.type === 'item' && m.label === 'Cancel' && m.action?.kind === 'disconnect'));
+    const reconnecting = trayModel({ kind: 'connecting', profileId: ID, profileName: 'Corp VPN', stage: 'ike_sa_init', reconnectAttempt: 3 }, profiles);
+    assert.match(reconnecting.tooltip, /lost, reconnecting \(attempt 3,/);
+    assert.ok(reconnecting.menu.some((m) => m.type === 'item' && m.label === 'Reconnecting to Corp VPN…'));
     const connected = trayModel({ kind: 'connected', profileId: ID, profileName: 'Corp VPN', virtualIps: ['10.99.0.1'] }, profiles);
     assert.equal(connected.icon, 'connected');
     assert.equal(connected.tooltip, 'Strait: connected to Corp VPN as 10.99.0.1');
