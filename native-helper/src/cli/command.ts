@@ -1,3 +1,5 @@
+import { UsageError } from '../profiles/report.js';
+
 /**
  * The shape of one `strait` sub-command. `cli/main.ts` dispatches to these;
  * each command module owns its argument parsing and help text. Commands
@@ -34,4 +36,23 @@ export interface CliCommand {
   readonly summary: string;
   readonly usage: string;
   run(args: readonly string[], io: CliIo): Promise<ExitCode>;
+}
+
+/** One verb of a command with verbs (`strait profiles list`, `strait bundle sign`). */
+export type VerbHandler = (args: readonly string[], io: CliIo) => Promise<ExitCode>;
+
+/**
+ * Runs `args[0]` as one of `verbs`. No verb prints the usage and exits USAGE;
+ * `help`/`--help` prints it and exits OK; an unknown verb throws UsageError
+ * (own keys only: "constructor" is not a verb).
+ */
+export async function runVerb(verbs: Readonly<Record<string, VerbHandler>>, usage: string, args: readonly string[], io: CliIo): Promise<ExitCode> {
+  const [verb, ...rest] = args;
+  if (verb === undefined || verb === 'help' || verb === '--help') {
+    io.out(usage);
+    return verb === undefined ? ExitCode.USAGE : ExitCode.OK;
+  }
+  const handler = Object.hasOwn(verbs, verb) ? verbs[verb] : undefined;
+  if (handler === undefined) throw new UsageError(`unknown verb "${verb}"\n${usage}`);
+  return handler(rest, io);
 }

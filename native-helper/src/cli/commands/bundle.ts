@@ -14,7 +14,7 @@ import { cmsToPem } from '../../profiles/cms.js';
 import { defaultStraitPaths, type StraitPaths } from '../../profiles/paths.js';
 import { certificateLines, parseArgs, single, UsageError } from '../../profiles/report.js';
 import { loadTrustAnchors } from '../../profiles/trust-anchors.js';
-import { ExitCode, type CliCommand, type CliIo } from '../command.js';
+import { ExitCode, runVerb, type CliCommand, type CliIo } from '../command.js';
 import { reportError } from './profiles.js';
 
 export interface BundleCommandDeps {
@@ -98,21 +98,9 @@ export function createBundleCommand(overrides: Partial<BundleCommandDeps> = {}):
     summary: 'verify or sign a signed profile bundle',
     usage: USAGE,
     async run(args: readonly string[], io: CliIo): Promise<ExitCode> {
-      const [verb, ...rest] = args;
+      const verb = args[0];
       try {
-        switch (verb) {
-          case 'verify':
-            return await verify(rest, io);
-          case 'sign':
-            return await sign(rest, io);
-          case undefined:
-          case 'help':
-          case '--help':
-            io.out(USAGE);
-            return verb === undefined ? ExitCode.USAGE : ExitCode.OK;
-          default:
-            throw new UsageError(`unknown verb "${verb}"\n${USAGE}`);
-        }
+        return await runVerb({ verify, sign }, USAGE, args, io);
       } catch (error) {
         if (error instanceof BundleError) {
           io.err(`not verified (${error.code}): ${error.message}`);

@@ -32,7 +32,7 @@ import { certificateLines, parseArgs, single, UsageError } from '../../profiles/
 import { exportSswan, ExportError } from '../../profiles/sswan.js';
 import { exportStraitProfile } from '../../profiles/strait-format.js';
 import { loadTrustAnchors, TrustStoreError } from '../../profiles/trust-anchors.js';
-import { ExitCode, type CliCommand, type CliIo } from '../command.js';
+import { ExitCode, runVerb, type CliCommand, type CliIo } from '../command.js';
 
 export interface ProfilesCommandDeps {
   /** Where the stores live; default: defaultStraitPaths(io.env). */
@@ -296,25 +296,8 @@ export function createProfilesCommand(overrides: Partial<ProfilesCommandDeps> = 
     summary: 'list, import, export and remove VPN profiles',
     usage: USAGE,
     async run(args: readonly string[], io: CliIo): Promise<ExitCode> {
-      const [verb, ...rest] = args;
       try {
-        switch (verb) {
-          case 'list':
-            return await list(rest, io);
-          case 'import':
-            return await importCommand(rest, io);
-          case 'export':
-            return await exportCommand(rest, io);
-          case 'remove':
-            return await remove(rest, io);
-          case undefined:
-          case 'help':
-          case '--help':
-            io.out(USAGE);
-            return verb === undefined ? ExitCode.USAGE : ExitCode.OK;
-          default:
-            throw new UsageError(`unknown verb "${verb}"\n${USAGE}`);
-        }
+        return await runVerb({ list, import: importCommand, export: exportCommand, remove }, USAGE, args, io);
       } catch (error) {
         return reportError(error, io);
       }
