@@ -79,7 +79,9 @@ describe('pem', () => {
     // a BEGIN inside a block that never ended
     pemError(() => pemToDerList(good.replace('-----END CERTIFICATE-----\n', '') + good), 'PEM_INVALID');
     // legacy encrypted PEM (RFC 1421 headers)
-    const encrypted = '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nQUJD\n-----END RSA PRIVATE KEY-----\n';
+    // (a key generated now and exported by OpenSSL in the legacy PKCS#1 form with Proc-Type/DEK-Info headers)
+    const encrypted = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-128-cbc', passphrase: 'test' }).toString();
+    assert.match(encrypted, /Proc-Type: 4,ENCRYPTED/);
     const e = pemError(() => pemToDerList(encrypted), 'PEM_INVALID');
     assert.match(e.message, /legacy encrypted PEM/);
     pemError(() => pemToDerList('x'.repeat(MAX_PEM_TEXT + 1)), 'PEM_TOO_LARGE');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 
 import {
@@ -120,7 +121,7 @@ describe('profile schema', () => {
     ['MTU not an integer', profileDoc({ mtu: 1400.5 }), '/mtu', /whole number/u],
     ['negative DPD', profileDoc({ dpd: { intervalSeconds: -1 } }), '/dpd/intervalSeconds', /between 0 and 3600/u],
     ['short IKE lifetime', profileDoc({ rekey: { ikeLifetimeSeconds: 10 } }), '/rekey/ikeLifetimeSeconds', /between 300/u],
-    ['PEM that is not a certificate', profileDoc({ trust: { caCertificates: ['-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----'] } }), '/trust/caCertificates/0', /PEM certificate/u],
+    ['PEM that is not a certificate', profileDoc({ trust: { caCertificates: [generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()] } }), '/trust/caCertificates/0', /PEM certificate/u],
     ['bad locked field pointer', profileDoc({ managed: { bundleIssuer: 'IT', bundleSerial: 1, signedBy: 'CN=x', lockedFields: ['gateway'] } }), '/managed/lockedFields/0', /JSON pointer/u],
     ['boolean as string', profileDoc({ mobike: 'yes' }), '/mobike', /true or false/u],
   ];
