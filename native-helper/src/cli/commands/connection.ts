@@ -198,6 +198,31 @@ class ProfileNotFound extends Error {}
 export function createConnectionCommands(overrides: Partial<ConnectionCommandDeps> = {}): CliCommand[] {
   const deps: ConnectionCommandDeps = { ...defaultDeps, ...overrides };
 
+  /**
+   * The frame of every helper command but connect: parse, let `use` validate and
+   * open the helper when it is ready (`open()`), report any error the one way,
+   * always close the socket. `beforeError` prints what must come first (version).
+   */
+  async function withHelper(
+    args: readonly string[],
+    io: CliIo,
+    command: string,
+    spec: { readonly flags: readonly string[]; readonly options: readonly string[] },
+    use: (parsed: ParsedArgs, open: () => Promise<StraitClient>) => Promise<ExitCode>,
+    beforeError?: () => void,
+  ): Promise<ExitCode> {
+    let client: StraitClient | undefined;
+    try {
+      const parsed = parseArgs(args, spec);
+      return await use(parsed, async () => (client = await deps.openClient(socketOf(parsed, io))));
+    } catch (e) {
+      beforeError?.();
+      return reportRpcError(e, io, command);
+    } finally {
+      client?.close();
+    }
+  }
+
   const connect: CliCommand = {
     name: 'connect',
     summary: 'connect with a profile file or a stored profile, printing the stage timeline',
@@ -272,54 +297,36 @@ export function createConnectionCommands(overrides: Partial<ConnectionCommandDep
     name: 'disconnect',
     summary: 'disconnect (or cancel a connection attempt)',
     usage: 'usage: strait disconnect [--socket PATH] [--json]',
-    async run(args, io) {
-      let client: StraitClient | undefined;
-      try {
-        const parsed = parseArgs(args, { flags: ['json'], options: ['socket'] });
+    run: (args, io) =>
+      withHelper(args, io, 'disconnect', { flags: ['json'], options: ['socket'] }, async (parsed, open) => {
         if (parsed.positionals.length > 0) throw new UsageError('disconnect takes no arguments');
-        client = await deps.openClient(socketOf(parsed, io));
-        const r = await client.request('disconnect', {}, { timeoutMs: 30_000 });
+        const r = await (await open()).request('disconnect', {}, { timeoutMs: 30_000 });
         if (parsed.flags.has('json')) io.out(JSON.stringify(r));
         else io.out(r.wasActive ? `disconnected${r.clean ? '' : ' (WARNING: the system was not left clean; see strait logs)'}` : 'not connected');
         return r.clean ? ExitCode.OK : ExitCode.FAILURE;
-      } catch (e) {
-        return reportRpcError(e, io, 'disconnect');
-      } finally {
-        client?.close();
-      }
-    },
+      }),
   };
 
   const status: CliCommand = {
     name: 'status',
     summary: 'show the connection state, negotiated algorithms and traffic counters',
     usage: 'usage: strait status [--json] [--socket PATH]',
-    async run(args, io) {
-      let client: StraitClient | undefined;
-      try {
-        const parsed = parseArgs(args, { flags: ['json'], options: ['socket'] });
+    run: (args, io) =>
+      withHelper(args, io, 'status', { flags: ['json'], options: ['socket'] }, async (parsed, open) => {
         if (parsed.positionals.length > 0) throw new UsageError('status takes no arguments');
-        client = await deps.openClient(socketOf(parsed, io));
-        const r = await client.request('status');
+        const r = await (await open()).request('status');
         if (parsed.flags.has('json')) io.out(JSON.stringify(r.state));
         else for (const l of stateLines(r.state)) io.out(l);
         return ExitCode.OK;
-      } catch (e) {
-        return reportRpcError(e, io, 'status');
-      } finally {
-        client?.close();
-      }
-    },
+      }),
   };
 
   const logs: CliCommand = {
     name: 'logs',
     summary: "print (and follow) straitd's structured log",
     usage: 'usage: strait logs [--follow] [--json] [--level debug|info|warn|error] [--session ID] [--text T] [--limit N] [--socket PATH]',
-    async run(args, io) {
-      let client: StraitClient | undefined;
-      try {
-        const parsed = parseArgs(args, { flags: ['follow', 'json'], options: ['socket', 'level', 'session', 'text', 'limit'] });
+    run: (args, io) =>
+      withHelper(args, io, 'logs', { flags: ['follow', 'json'], options: ['socket', 'level', 'session', 'text', 'limit'] }, async (parsed, open) => {
         if (parsed.positionals.length > 0) throw new UsageError('logs takes no positional arguments');
         const level = single(parsed, 'level');
         if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError('--level must be debug, info, warn or error');
@@ -329,8 +336,7 @@ export function createConnectionCommands(overrides: Partial<ConnectionCommandDep
         const text = single(parsed, 'text');
         const json = parsed.flags.has('json');
         const print = (r: LogRecord): void => io.out(json ? JSON.stringify(r) : logLine(r));
-        client = await deps.openClient(socketOf(parsed, io));
-        const c = client;
+        const c = await open();
         const query = { ...(level !== undefined ? { level: level as LogLevel } : {}), ...(session !== undefined ? { session } : {}), ...(text !== undefined ? { text } : {}), ...(limit !== undefined ? { limit } : {}) };
         if (!parsed.flags.has('follow')) {
           const r = await c.request('logs', query);
@@ -363,37 +369,30 @@ export function createConnectionCommands(overrides: Partial<ConnectionCommandDep
           process.once('SIGINT', () => resolve());
         });
         return ExitCode.OK;
-      } catch (e) {
-        return reportRpcError(e, io, 'logs');
-      } finally {
-        client?.close();
-      }
-    },
+      }),
   };
 
   const version: CliCommand = {
     name: 'version',
     summary: 'print the CLI and helper versions',
     usage: 'usage: strait version [--json] [--socket PATH]',
-    async run(args, io) {
-      let client: StraitClient | undefined;
-      try {
-        const parsed = parseArgs(args, { flags: ['json'], options: ['socket'] });
-        client = await deps.openClient(socketOf(parsed, io));
-        const d = await client.request('version');
-        if (parsed.flags.has('json')) io.out(JSON.stringify({ cli: deps.cliVersion, daemon: d }));
-        else {
-          io.out(`strait ${deps.cliVersion}`);
-          io.out(`straitd ${d.version} (protocol ${d.protocol}, ${d.platform}, ${d.backend}, pid ${d.pid})`);
-        }
-        return ExitCode.OK;
-      } catch (e) {
-        io.out(`strait ${deps.cliVersion}`);
-        return reportRpcError(e, io, 'version');
-      } finally {
-        client?.close();
-      }
-    },
+    run: (args, io) =>
+      withHelper(
+        args,
+        io,
+        'version',
+        { flags: ['json'], options: ['socket'] },
+        async (parsed, open) => {
+          const d = await (await open()).request('version');
+          if (parsed.flags.has('json')) io.out(JSON.stringify({ cli: deps.cliVersion, daemon: d }));
+          else {
+            io.out(`strait ${deps.cliVersion}`);
+            io.out(`straitd ${d.version} (protocol ${d.protocol}, ${d.platform}, ${d.backend}, pid ${d.pid})`);
+          }
+          return ExitCode.OK;
+        },
+        () => io.out(`strait ${deps.cliVersion}`),
+      ),
   };
 
   return [connect, disconnect, status, logs, version];
