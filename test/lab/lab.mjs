@@ -42,8 +42,9 @@ export async function runLab(opts) {
   const distDir = resolve(opts.distDir ?? process.env.STRAIT_DIST ?? join(REPO, 'dist'));
   const t0 = Date.now();
 
-  // The guest mounts tmpfs over these: a tree there is invisible inside UML.
-  if (/^\/(tmp|run|var\/tmp|dev\/shm)(\/|$)/.test(distDir)) throw new TypeError(`runLab: ${distDir} is hidden inside the guest (tmpfs); use a folder in the repo, e.g. .lab/dist`);
+  // The guest mounts tmpfs over these: a tree there is invisible inside UML
+  // (the repo itself is bound back by init.sh, so anything inside it is fine).
+  if (!`${distDir}/`.startsWith(`${REPO}/`) && /^\/(tmp|run|var\/tmp|dev\/shm)(\/|$)/.test(distDir)) throw new TypeError(`runLab: ${distDir} is hidden inside the guest (tmpfs); use a folder in the repo, e.g. .lab/dist`);
   if (!MODES.includes(opts.mode)) throw new TypeError(`runLab: mode must be one of ${MODES.join('|')}`);
   if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0) throw new TypeError('runLab: timeoutMs must be a positive number');
   for (const s of suites) if (!NAME_RE.test(s)) throw new TypeError(`runLab: bad suite name ${JSON.stringify(s)}`);

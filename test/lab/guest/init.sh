@@ -30,18 +30,31 @@ finish() {
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs -o mode=0755 run /run      # netns, daemons' pidfiles and vici sockets
-mount -t tmpfs -o mode=1777 tmp /tmp
-mount -t tmpfs -o mode=1777 vartmp /var/tmp
-[ -d /dev/shm ] && mount -t tmpfs -o mode=1777 shm /dev/shm
-[ -d /var/lib/strongswan ] && mount -t tmpfs varlibss /var/lib/strongswan
-mount -t tmpfs varlog /var/log            # e.g. wtmp: nothing the guest logs may land in the host's /var/log
-mkdir -p /run/lock /run/lab/bin "$HOME"
-
 if [ -z "${LAB_STATE:-}" ] || [ ! -r "$LAB_STATE/lab.env" ]; then
   say "FATAL: LAB_STATE not set or lab.env missing (LAB_STATE='${LAB_STATE:-}')"
   sync; poweroff -f -d
 fi
 . "$LAB_STATE/lab.env"
+
+# A private, empty /tmp and /var/tmp for the guest. A checkout that lives
+# under one of them (CI may clone into /tmp) stays visible: the host's copy
+# is held under /run first and the repo bound back over the fresh tmpfs.
+private_tmp() { # <name> <dir>
+  case "$LAB_REPO/" in
+    "$2"/*)
+      mkdir -p "/run/lab/host$2" && mount --bind "$2" "/run/lab/host$2"
+      mount -t tmpfs -o mode=1777 "$1" "$2"
+      mkdir -p "$LAB_REPO" && mount --bind "/run/lab/host$LAB_REPO" "$LAB_REPO"
+      ;;
+    *) mount -t tmpfs -o mode=1777 "$1" "$2" ;;
+  esac
+}
+private_tmp tmp /tmp
+private_tmp vartmp /var/tmp
+[ -d /dev/shm ] && mount -t tmpfs -o mode=1777 shm /dev/shm
+[ -d /var/lib/strongswan ] && mount -t tmpfs varlibss /var/lib/strongswan
+mount -t tmpfs varlog /var/log            # e.g. wtmp: nothing the guest logs may land in the host's /var/log
+mkdir -p /run/lock /run/lab/bin "$HOME"
 GUEST=$LAB_REPO/test/lab/guest
 stage init
 
