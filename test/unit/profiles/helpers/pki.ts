@@ -131,15 +131,26 @@ export class TestPki {
     return caDir;
   }
 
-  /** A self-signed root CA valid from an hour ago for `days`. */
+  /**
+   * A self-signed root CA valid from an hour ago for `days`. `req -x509` would
+   * start it at this very second, and a test that read the clock a moment
+   * earlier then sees a CA "not yet valid" when the second ticks over between
+   * the two; `ca -selfsign` takes an explicit start date.
+   */
   async root(name: string, spec: KeySpec, days = 3650): Promise<Issued> {
     const keyPath = await this.key(spec, name);
+    const csrPath = this.path(`${name}.csr`);
+    await this.openssl(['req', '-new', '-key', keyPath, '-subj', `/O=Strait Test/CN=${name}`, '-out', csrPath]);
+    const extPath = this.path(`${name}.ext`);
+    await writeFile(extPath, '[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n');
+    const caDir = await this.initCaDir(name);
     const certPath = this.path(`${name}.crt`);
+    const now = Date.now();
     await this.openssl([
-      'req', '-x509', '-new', '-key', keyPath, '-subj', `/O=Strait Test/CN=${name}`, '-days', String(days), '-out', certPath,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-addext', 'subjectKeyIdentifier=hash',
+      'ca', '-batch', '-notext', '-selfsign', '-config', join(caDir, 'ca.cnf'), '-keyfile', keyPath, '-in', csrPath, '-out', certPath,
+      '-startdate', caDate(new Date(now - 3600_000)), '-enddate', caDate(new Date(now + days * DAY)), '-extfile', extPath, '-extensions', 'v3',
     ]);
-    return this.load(name, certPath, keyPath, await this.initCaDir(name));
+    return this.load(name, certPath, keyPath, caDir);
   }
 
   /** A certificate issued by `issuer` with any validity window (openssl ca -startdate/-enddate). */
