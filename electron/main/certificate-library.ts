@@ -49,7 +49,8 @@ export interface CertificateLibraryDeps {
   readonly now: () => Date;
 }
 
-const usesCertificate = (p: Profile): string | undefined => (p.auth.method === 'certificate' || p.auth.method === 'eap-tls' ? p.auth.certificateRef : undefined);
+const usesCertificate = (p: Profile): string | undefined =>
+  p.auth.method === 'certificate' || p.auth.method === 'eap-tls' || p.auth.method === 'certificate-eap' ? p.auth.certificateRef : undefined;
 
 export class CertificateLibrary {
   constructor(private readonly deps: CertificateLibraryDeps) {}

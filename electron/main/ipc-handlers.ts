@@ -139,7 +139,7 @@ const IMPORT_WORDS: Readonly<Record<string, string>> = {
 const importMessage = (code: string, message: string): string => `${IMPORT_WORDS[code] ?? 'The file could not be imported.'} (${message})`;
 
 const secretKindFor = (profile: Profile): Extract<SecretKind, 'psk' | 'eap-password'> | undefined =>
-  profile.auth.method === 'psk' ? 'psk' : profile.auth.method === 'eap-mschapv2' ? 'eap-password' : undefined;
+  profile.auth.method === 'psk' ? 'psk' : profile.auth.method === 'eap-mschapv2' || profile.auth.method === 'certificate-eap' ? 'eap-password' : undefined;
 
 const neededFor = (kind: SecretKind): NeededSecret =>
   kind === 'psk' ? 'psk' : kind === 'eap-password' ? 'eap-password' : kind === 'identity-pkcs12-password' ? 'certificate-password' : 'certificate';
@@ -160,7 +160,7 @@ export function createDesktopHandlers(deps: HandlerDeps): DesktopHandlers {
     try {
       const kind = secretKindFor(profile);
       if (kind !== undefined) return (await deps.secrets.get(profile.id, kind)) !== null;
-      if (profile.auth.method === 'certificate' || profile.auth.method === 'eap-tls') {
+      if (profile.auth.method === 'certificate' || profile.auth.method === 'eap-tls' || profile.auth.method === 'certificate-eap') {
         const ref = profile.auth.certificateRef;
         return (await deps.secrets.get(ref, 'identity-key-pem')) !== null || (await deps.secrets.get(ref, 'identity-pkcs12')) !== null;
       }
@@ -192,14 +192,15 @@ export function createDesktopHandlers(deps: HandlerDeps): DesktopHandlers {
   /** Secrets for a connect: typed ones first, then the keychain; what is still missing is asked for. */
   const gatherSecrets = async (profile: Profile, typed: { eapPassword?: string | undefined; psk?: string | undefined; certificatePassword?: string | undefined }): Promise<{ secrets: ConnectSecrets; fromKeychain: boolean } | { missing: NeededSecret }> => {
     const typedSecrets: ConnectSecrets = {};
-    if (typed.eapPassword !== undefined && profile.auth.method === 'eap-mschapv2') typedSecrets.eapPassword = typed.eapPassword;
+    if (typed.eapPassword !== undefined && (profile.auth.method === 'eap-mschapv2' || profile.auth.method === 'certificate-eap')) typedSecrets.eapPassword = typed.eapPassword;
     if (typed.psk !== undefined && profile.auth.method === 'psk') typedSecrets.psk = typed.psk;
     const needTyped = profile.auth.method === 'eap-mschapv2' ? typedSecrets.eapPassword : profile.auth.method === 'psk' ? typedSecrets.psk : undefined;
     if (needTyped !== undefined) return { secrets: v.parse(ConnectSecretsSchema, typedSecrets), fromKeychain: false };
     const gathered = await readConnectSecrets(deps.secrets, profile, { pkcs12Password: async () => typed.certificatePassword });
-    const [first] = gathered.missing;
+    // certificate-eap (RFC 4739): the identity from the keychain, the password typed or saved.
+    const [first] = gathered.missing.filter((k) => !(k === 'eap-password' && typedSecrets.eapPassword !== undefined));
     if (first !== undefined) return { missing: neededFor(first) };
-    return { secrets: gathered.secrets, fromKeychain: true };
+    return { secrets: { ...gathered.secrets, ...typedSecrets }, fromKeychain: typedSecrets.eapPassword === undefined };
   };
 
   return {

@@ -45,6 +45,32 @@ describe('Profiles', () => {
     expect(input.profile).toMatchObject({ version: 1, name: 'Home lab', gateway: { host: 'vpn.home.example', port: 500 }, auth: { method: 'eap-mschapv2', eapIdentity: 'carol' } });
   });
 
+  it('"allow my local network" is a keyboard toggle, usable only while blocking is on, and saved as allowLan', async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    let saved: unknown;
+    renderWithApi(<ProfileEditor view={view({ profile: profile({ leakGuard: true, allowLan: false }) })} onDone={(v) => (saved = v)} />, api);
+    const block = screen.getByLabelText('Block traffic outside the VPN');
+    const lan = screen.getByLabelText('Allow my local network while blocking');
+    expect(block).toBeChecked();
+    expect(lan).not.toBeChecked();
+    expect(lan).toHaveAccessibleDescription(/Printers, the router/);
+    lan.focus();
+    await user.keyboard(' ');
+    expect(lan).toBeChecked();
+    // Blocking off: the LAN exception means nothing, so it cannot be changed.
+    block.focus();
+    await user.keyboard(' ');
+    expect(lan).toBeDisabled();
+    block.focus();
+    await user.keyboard(' ');
+    expect(lan).toBeEnabled();
+    await user.click(screen.getByRole('button', { name: 'Save profile' }));
+    await waitFor(() => expect(saved).toBeDefined());
+    const input = api.calls.find((c) => c.method === 'saveProfile')?.input as { profile: Record<string, unknown> };
+    expect(input.profile).toMatchObject({ leakGuard: true, allowLan: true });
+  });
+
   it('import accepts a dropped file', async () => {
     const api = new FakeApi();
     renderWithApi(<ImportPanel />, api);

@@ -3,17 +3,27 @@
 // (through tsx, so the Electron main modules run from source) under a private
 // D-Bus + gnome-keyring Secret Service. Prints the node:test spec output and
 // a last line "e2e: N passed, M failed" (test/run-all.mjs reads it).
+//
+//   --lab <state dir>  run test/e2e/lab/*.e2e.ts instead: the desktop against the
+//                      real straitd inside the lab's UML guest and its strongSwan.
+//                      Started by test/lab/run-lab.mjs --e2e (host/e2e-link.mjs)
+//                      inside the run's host netns once the guest is ready; results
+//                      go to the lab's results.jsonl through the lab reporter.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = (name) => join(root, 'node_modules', '.bin', name);
+const { lab } = parseArgs({ options: { lab: { type: 'string' } } }).values;
+const labState = lab === undefined ? undefined : resolve(lab);
 
 function run(cmd, args, { filter } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' } });
+    const labEnv = labState === undefined ? {} : { LAB_STATE: labState, STRAIT_E2E_LAB_STATE: labState };
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1', ...labEnv } });
     let text = '';
     const onData = (stream) => (chunk) => {
       const s = chunk.toString();
@@ -38,11 +48,14 @@ if (build.code !== 0) {
   console.log('e2e: 0 passed, 1 failed');
   process.exit(1);
 }
-const files = readdirSync(join(root, 'test', 'e2e')).filter((f) => f.endsWith('.e2e.ts')).map((f) => join('test', 'e2e', f));
-const test = await run('sh', [join(root, 'test', 'keychain', 'with-secret-service.sh'), process.execPath, '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { filter: true });
+const dir = labState === undefined ? join('test', 'e2e') : join('test', 'e2e', 'lab');
+const files = readdirSync(join(root, dir)).filter((f) => f.endsWith('.e2e.ts')).map((f) => join(dir, f));
+// In the lab the lab's own reporter records each test in results.jsonl (what run-lab.mjs counts).
+const reporter = labState === undefined ? ['--test-reporter=spec'] : [`--test-reporter=${join(root, 'test', 'lab', 'guest', 'reporter.mjs')}`, '--test-reporter-destination=stdout'];
+const test = await run('sh', [join(root, 'test', 'keychain', 'with-secret-service.sh'), process.execPath, '--import', 'tsx', '--test', '--test-concurrency=1', ...reporter, ...files], { filter: true });
 const num = (re) => Number(test.text.match(re)?.[1] ?? 0);
-const passed = num(/^ℹ pass (\d+)$/mu);
-const failed = num(/^ℹ fail (\d+)$/mu);
+const passed = labState === undefined ? num(/^ℹ pass (\d+)$/mu) : (test.text.match(/^ {2}✔ /gmu) ?? []).length;
+const failed = labState === undefined ? num(/^ℹ fail (\d+)$/mu) : (test.text.match(/^ {2}✖ /gmu) ?? []).length;
 console.log(`screenshots: ${join('test-results', 'screenshots')}`);
 console.log(`e2e: ${passed} passed, ${failed + (test.code !== 0 && failed === 0 ? 1 : 0)} failed`);
 process.exit(test.code === 0 && failed === 0 && passed > 0 ? 0 : 1);

@@ -3,7 +3,9 @@
 // process in netns `client` (see README.md). Plain ESM; runs on the host after
 // `tsc -b` compiled the suites.
 //
-//   runLab({ suites?, mode, env?, timeoutMs, distDir?, output? })
+//   runLab({ suites?, mode, env?, timeoutMs, distDir?, output?, e2e? })
+//     e2e: after the suites, the guest serves a real straitd over a TAP link and
+//     the host runs the desktop e2e against it (host/e2e-link.mjs) in the same boot
 //     -> { exitCode, results: [{ suite, name, status, details }], outDir, timings }
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +14,7 @@ import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 
+import { createHostLink, E2E_LINK, hostE2e } from './host/e2e-link.mjs';
 import { writeGatewayConfig } from './host/gateway-config.mjs';
 import { GUEST_RUN_DIR, stateLayout } from './host/layout.mjs';
 import { generatePki } from './host/pki.mjs';
@@ -33,7 +36,7 @@ export function loadTopology() {
 
 /**
  * @param {{ suites?: string[], mode: 'test'|'demo'|'bench', env?: Record<string,string>, timeoutMs: number,
- *           distDir?: string, output?: { write(s: string): unknown }, umlMem?: string }} opts
+ *           distDir?: string, output?: { write(s: string): unknown }, umlMem?: string, e2e?: boolean }} opts
  */
 export async function runLab(opts) {
   const suites = opts.suites ?? [];
@@ -72,14 +75,33 @@ export async function runLab(opts) {
   const tPki = Date.now();
   generatePki(layout, topo);
   writeGatewayConfig(layout, topo);
-  writeGuestParameters(layout, { runId, mode: opts.mode, suites, env, distDir, topo });
+  // The e2e link's host netns: one per run (its name carries the run id), removed after the boot.
+  const e2eNetns = opts.e2e ? `strait-e2e-${runId.slice(-6)}` : undefined;
+  const e2eEnv = e2eNetns
+    ? { LAB_E2E: '1', LAB_E2E_NETNS: E2E_LINK.guestNetns, LAB_E2E_GUEST_IP: E2E_LINK.guestIp, LAB_E2E_PORT: String(E2E_LINK.port) }
+    : {};
+  writeGuestParameters(layout, { runId, mode: opts.mode, suites, env: { ...env, ...e2eEnv }, distDir, topo });
   const pkiMs = Date.now() - tPki;
   // init= needs an executable file; a checkout without the mode bit must not stop the lab.
   if ((statSync(INIT).mode & 0o111) === 0) chmodSync(INIT, 0o755);
 
-  const boot = await bootGuest(layout, { runId, timeoutMs: opts.timeoutMs, output, umlMem: opts.umlMem ?? process.env.LAB_UML_MEM ?? '768M' });
+  const removeLink = e2eNetns ? createHostLink(e2eNetns) : undefined;
+  const e2e = e2eNetns ? hostE2e({ stateDir: layout.stateDir, netns: e2eNetns, repo: REPO, output }) : undefined;
+  let boot;
+  try {
+    boot = await bootGuest(layout, { runId, timeoutMs: opts.timeoutMs, output, umlMem: opts.umlMem ?? process.env.LAB_UML_MEM ?? '768M', netns: e2eNetns });
+  } finally {
+    e2e?.cancel();
+    removeLink?.();
+  }
+  const e2eOutcome = e2e ? await e2e.promise : undefined;
   const records = readRecords(layout.resultsFile);
   const results = records.filter((r) => r.type === 'test').map(({ suite, name, status, details }) => ({ suite, name, status, details }));
+  if (e2eOutcome && !e2eOutcome.ran) {
+    results.push(fail('desktop e2e', `the guest never reported e2e-ready (last guest stage ${boot.lastStage ?? 'none'})`));
+  } else if (e2eOutcome && e2eOutcome.code !== 0 && !records.some((r) => r.type === 'test' && r.status === 'fail' && r.suite.startsWith('desktop e2e'))) {
+    results.push(fail('desktop e2e', `test/e2e/run-e2e.mjs --lab exited ${e2eOutcome.code} without a failed test (see the [e2e] lines)`));
+  }
   const marker = existsSync(layout.exitMarker) ? Number(readFileSync(layout.exitMarker, 'utf8').trim()) : undefined;
 
   if (boot.interrupted) {
@@ -192,7 +214,7 @@ function writeGuestParameters(layout, { runId, mode, suites, env, distDir, topo 
 }
 
 /** Boots UML once; streams its console; kills its whole process group at the timeout or on SIGINT/SIGTERM. */
-function bootGuest(layout, { runId, timeoutMs, output, umlMem }) {
+function bootGuest(layout, { runId, timeoutMs, output, umlMem, netns }) {
   const args = [
     `mem=${umlMem}`,
     'root=/dev/root', 'rootfstype=hostfs', 'rootflags=/', 'rw',
@@ -202,6 +224,8 @@ function bootGuest(layout, { runId, timeoutMs, output, umlMem }) {
     `umid=lab-${runId}`, `uml_dir=${layout.umlDir}`,
     // Unknown KEY=VALUE kernel arguments reach init's environment.
     `LAB_STATE=${layout.stateDir}`,
+    // The desktop e2e's link: eth0 on the TAP device of the run's host netns (UML runs inside it).
+    ...(netns ? [`eth0=tuntap,${E2E_LINK.tap}`] : []),
   ];
   if (/\s/.test(layout.stateDir) || !isAbsolute(layout.stateDir)) throw new Error(`state dir must be absolute without spaces: ${layout.stateDir}`);
   mkdirSync(layout.umlDir, { recursive: true });
@@ -211,7 +235,9 @@ function bootGuest(layout, { runId, timeoutMs, output, umlMem }) {
   let lastStage;
   let pending = '';
   return new Promise((resolvePromise) => {
-    const child = spawn('linux.uml', args, { cwd: layout.stateDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // `ip netns exec` execs linux.uml in place: the pid and process group stay the ones killed below.
+    const [file, ...argv] = netns ? ['ip', 'netns', 'exec', netns, 'linux.uml', ...args] : ['linux.uml', ...args];
+    const child = spawn(file, argv, { cwd: layout.stateDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const killAll = () => {
       try {
         process.kill(-child.pid, 'SIGKILL');

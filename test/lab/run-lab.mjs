@@ -8,12 +8,16 @@
 //   --timeout <seconds>  kill UML after this long (default 600, or LAB_TIMEOUT_S)
 //   --env KEY=VALUE      parameter for the suites (labState().env), repeatable
 //   --dist <dir>         compiled tree with test/lab/suites (default dist/, or STRAIT_DIST)
+//   --e2e                after the suites, in the same boot: the desktop e2e (host Chromium +
+//                        handler module) against a real straitd in the guest and the lab's
+//                        strongSwan (test/e2e/lab/*.e2e.ts; see test/e2e/README.md)
+//   --e2e-only           the same, without the suites (a quick desktop-against-the-gateway run)
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { runLab } from './lab.mjs';
 
-const USAGE = 'usage: run-lab.mjs [--suite name]... [--mode test|demo|bench] [--timeout s] [--env KEY=VALUE]... [--dist dir]';
+const USAGE = 'usage: run-lab.mjs [--suite name]... [--mode test|demo|bench] [--timeout s] [--env KEY=VALUE]... [--dist dir] [--e2e | --e2e-only]';
 
 let args;
 try {
@@ -24,6 +28,8 @@ try {
       timeout: { type: 'string' },
       env: { type: 'string', multiple: true },
       dist: { type: 'string' },
+      e2e: { type: 'boolean', default: false },
+      'e2e-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   }).values;
@@ -45,12 +51,17 @@ for (const kv of args.env ?? []) {
   }
   env[kv.slice(0, i)] = kv.slice(i + 1);
 }
+if (args['e2e-only'] && (args.suite ?? []).length > 0) {
+  console.error(`--e2e-only runs no suites; drop --suite\n${USAGE}`);
+  process.exit(2);
+}
+if (args['e2e-only']) env.LAB_SKIP_SUITES = '1';
 const suites = (args.suite ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 const timeoutS = Number(args.timeout ?? process.env.LAB_TIMEOUT_S ?? 600);
 
 let outcome;
 try {
-  outcome = await runLab({ suites, mode: args.mode, env, timeoutMs: timeoutS * 1000, ...(args.dist ? { distDir: args.dist } : {}) });
+  outcome = await runLab({ suites, mode: args.mode, env, timeoutMs: timeoutS * 1000, ...(args.dist ? { distDir: args.dist } : {}), e2e: args.e2e || args['e2e-only'] });
 } catch (e) {
   console.error(`lab: ${e instanceof Error ? e.message : String(e)}`);
   console.log('lab: 0 passed, 1 failed');

@@ -48,7 +48,7 @@ import type {
 } from '../../native-helper/src/ike/codec/types.js';
 import { createSignatureAuth, pskAuthData, signedOctets, verifyPskAuthData, verifySignatureAuth } from '../../native-helper/src/ike/crypto/auth.js';
 import { createKeyExchange } from '../../native-helper/src/ike/crypto/ke.js';
-import { deriveChildKeys, deriveIkeKeys } from '../../native-helper/src/ike/crypto/keymat.js';
+import { deriveChildKeys, deriveIkeKeys, deriveRekeyedIkeKeys } from '../../native-helper/src/ike/crypto/keymat.js';
 import type { ChildKeys, IkeKeys } from '../../native-helper/src/ike/crypto/keymat.js';
 import { createPrf } from '../../native-helper/src/ike/crypto/prf.js';
 import type { Prf } from '../../native-helper/src/ike/crypto/prf.js';
@@ -113,6 +113,20 @@ export interface Misbehaviour {
   readonly noNatd?: boolean;
   /** RFC 4478: send AUTH_LIFETIME with this many seconds in the IKE_AUTH response */
   readonly authLifetime?: number;
+  /** RFC 4555: answer MOBIKE_SUPPORTED in IKE_AUTH with ours and serve UPDATE_SA_ADDRESSES */
+  readonly mobike?: boolean;
+  /** RFC 4555 §3.5: answer UPDATE_SA_ADDRESSES with this error notify (e.g. UNACCEPTABLE_ADDRESSES) */
+  readonly mobikeRefuse?: number;
+  /** RFC 7296 §2.18: answer the initiator's IKE SA rekey with this error notify */
+  readonly ikeRekeyRefuse?: number;
+  /** a hostile answer to the initiator's IKE SA rekey */
+  readonly ikeRekeyHostile?: 'shortSpi' | 'zeroSpi' | 'wrongKeGroup' | 'noKe' | 'twoProposals' | 'badKeValue';
+  /** our nonce in the answer to the initiator's IKE SA rekey (to steer §2.8.2 collisions) */
+  readonly ikeRekeyNonce?: Uint8Array;
+  /** RFC 4555 §3.8: answer UPDATE_SA_ADDRESSES with another COOKIE2 than the initiator's */
+  readonly mobikeWrongCookie2?: boolean;
+  /** RFC 4555 §3.5: claim a NAT on the new path (our NAT_DETECTION_DESTINATION_IP hash over another address) */
+  readonly mobikeNat?: boolean;
   /** answer CREATE_CHILD_SA with this error notify */
   readonly rekeyRefuse?: number;
 }
@@ -154,6 +168,8 @@ export interface ResponderEap {
   readonly proposeType?: number;
   /** compute our final AUTH with a wrong MSK */
   readonly wrongMskAuth?: boolean;
+  /** after EAP succeeded, refuse the account (charon: a failed `groups` constraint): AUTHENTICATION_FAILED, no AUTH */
+  readonly refuseAfterSuccess?: boolean;
 }
 
 // ---------------------------------------------------------------- helpers
@@ -231,11 +247,26 @@ export interface ResponderChild {
 
 export type Header = Omit<IkeHeader, 'length' | 'nextPayload'>;
 
+/** One IKE SA's state in the responder (the current one, or one a rekey replaced). */
+export interface IkeSaSnapshot {
+  readonly spiI: Uint8Array;
+  readonly spiR: Uint8Array;
+  readonly ikeSuite: IkeSuite;
+  readonly ikeKeys: IkeKeys;
+  readonly prf: Prf;
+  readonly expectMid: number;
+  readonly ourMid: number;
+  readonly lastResponse: { mid: number; request: string; datagrams: Uint8Array[] } | undefined;
+  readonly peerIsInitiator: boolean;
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
 // ---------------------------------------------------------------- the responder
 
 export class TestResponder {
-  spiI = new Uint8Array(8);
-  readonly spiR: Uint8Array;
+  spiI: Uint8Array = new Uint8Array(8);
+  spiR: Uint8Array;
   ikeSuite: IkeSuite | undefined;
   ikeKeys: IkeKeys | undefined;
   prf: Prf | undefined;
@@ -255,6 +286,16 @@ export class TestResponder {
   private cookiesSent = 0;
   private readonly cookieSecret: Uint8Array;
   private expectMid = 0;
+  /** RFC 7296 §2.18: the initiator is the original initiator of the current IKE SA (false once WE rekeyed it) */
+  peerIsInitiator = true;
+  /** IKE SAs a rekey replaced, still answered until deleted */
+  readonly retiredIkeSas: IkeSaSnapshot[] = [];
+  /** replaced IKE SAs that were deleted (DELETE received), by SPIi hex */
+  readonly deletedIkeSas: string[] = [];
+  /** IKE SA rekeys done, with the new SPIs */
+  readonly ikeRekeys: { spiI: string; spiR: string; by: 'initiator' | 'gateway' }[] = [];
+  private pendingIkeSwitch: IkeSaSnapshot | undefined;
+  private ownIkeRekey: { spi: Uint8Array; nonceI: Uint8Array; ke: ReturnType<typeof createKeyExchange>; suite: IkeSuite } | undefined;
   private lastResponse: { mid: number; request: string; datagrams: Uint8Array[] } | undefined;
   private readonly fragments = new Map<number, Uint8Array>();
   private fragmentsTotal = 0;
@@ -268,6 +309,8 @@ export class TestResponder {
   private eapMsk: Uint8Array | undefined;
   private eapIdi: Uint8Array | undefined;
   private eapFirstRequest: Payload[] | undefined;
+  /** RFC 4739: the first round's request (SA, TS, CP) after a certificate AUTH with ANOTHER_AUTH_FOLLOWS */
+  private multiAuthFirst: Payload[] | undefined;
 
   constructor(readonly config: ResponderConfig) {
     this.spiR = config.random(8);
@@ -291,8 +334,8 @@ export class TestResponder {
     const k = this.ikeKeys;
     if (s === undefined || k === undefined) throw new Error('no IKE SA yet');
     const cipher = createSkCipher(s.encr, s.encrKeyLength, s.integ);
-    // We are the original responder: we send with SK_er/SK_ar and receive with SK_ei/SK_ai.
-    return which === 'out'
+    // We are the original responder: we send with SK_er/SK_ar and receive with SK_ei/SK_ai (§2.18: swapped after our rekey).
+    return (which === 'out') === this.peerIsInitiator
       ? { cipher, encKey: k.skEr, ...(cipher.integKeyLength > 0 ? { integKey: k.skAr } : {}) }
       : { cipher, encKey: k.skEi, ...(cipher.integKeyLength > 0 ? { integKey: k.skAi } : {}) };
   }
@@ -303,7 +346,9 @@ export class TestResponder {
     if (!decoded.ok) throw new Error(`responder got a malformed message: ${decoded.error.message}`);
     const msg = decoded.value;
     const h = msg.header;
-    if (!h.initiator) throw new Error('responder got a message without the I flag');
+    const retired = this.retiredIkeSas.find((x) => sameBytes(x.spiI, h.spiI) && sameBytes(x.spiR, h.spiR));
+    if (retired !== undefined && h.exchange !== ExchangeType.IKE_SA_INIT) return this.onRetired(retired, () => this.handle(datagram, from));
+    if (h.initiator !== this.peerIsInitiator) throw new Error(`responder got a message with the I flag ${h.initiator ? 'set' : 'clear'}`);
     if (h.response) {
       this.lastPeerResponse = this.openAny(msg, datagram);
       return [];
@@ -319,11 +364,18 @@ export class TestResponder {
     this.log.push({ exchange: h.exchange, messageId: h.messageId, inner: inner.map((p) => p.type), fragments: this.lastFragmentCount });
     let response: Payload[];
     if (h.exchange === ExchangeType.IKE_AUTH) response = this.ikeAuth(inner, from);
-    else if (h.exchange === ExchangeType.INFORMATIONAL) response = this.informational(inner);
+    else if (h.exchange === ExchangeType.INFORMATIONAL) response = this.informational(inner, from);
     else if (h.exchange === ExchangeType.CREATE_CHILD_SA) response = this.createChildSa(inner);
     else throw new Error(`responder cannot serve exchange ${h.exchange}`);
     const out = this.seal({ ...this.header(h.exchange, h.messageId, true) }, response);
     this.lastResponse = { mid: h.messageId, request: key, datagrams: out };
+    if (this.pendingIkeSwitch !== undefined) {
+      this.expectMid++;
+      const next = this.pendingIkeSwitch;
+      this.pendingIkeSwitch = undefined;
+      this.switchIkeSa(next, 'initiator');
+      return out;
+    }
     this.expectMid++;
     return out;
   }
@@ -336,7 +388,7 @@ export class TestResponder {
   private lastFragmentCount = 0;
 
   private header(exchange: number, messageId: number, response: boolean): Header {
-    return { spiI: this.spiI, spiR: this.spiR, version: IKE_VERSION, exchange, initiator: false, response, messageId };
+    return { spiI: this.spiI, spiR: this.spiR, version: IKE_VERSION, exchange, initiator: !this.peerIsInitiator, response, messageId };
   }
 
   // ------------------------------------------------------------ IKE_SA_INIT
@@ -507,6 +559,11 @@ export class TestResponder {
     if (this.config.eap !== undefined && this.eapState !== 'none') return this.eapRound(inner);
     const idi = get(PayloadType.IDi) as { idType: number; data: Uint8Array } | undefined;
     const auth0 = get(PayloadType.AUTH) as { method: number; data: Uint8Array } | undefined;
+    if (this.config.eap !== undefined && idi !== undefined && auth0 === undefined && this.multiAuthFirst !== undefined) {
+      // RFC 4739 §3: the second round's IDi alone starts EAP; SA/TS/CP come from the first round.
+      this.eapStart(this.multiAuthFirst, idi);
+      return [this.eapPacket(1, 1)];
+    }
     if (this.config.eap !== undefined && idi !== undefined && auth0 === undefined) return this.eapStart(inner, idi);
     const auth = auth0;
     if (idi === undefined || auth === undefined || this.prf === undefined || this.ikeKeys === undefined) throw new Error('IKE_AUTH without IDi/AUTH');
@@ -526,6 +583,12 @@ export class TestResponder {
       }
     }
     if (!ok) return [notify(NotifyType.AUTHENTICATION_FAILED)];
+    const anotherFollows = inner.some((x) => x.type === PayloadType.NOTIFY && 'notifyType' in x && x.notifyType === NotifyType.ANOTHER_AUTH_FOLLOWS);
+    if (anotherFollows && this.config.eap !== undefined) {
+      // RFC 4739 §3: our IDr, CERT and AUTH only; the initiator's second round follows.
+      this.multiAuthFirst = inner;
+      return this.ourAuth();
+    }
     this.authenticated = true;
     // our identity and AUTH
     const id = identityToPayload(this.mis.idr ?? this.config.id);
@@ -594,6 +657,7 @@ export class TestResponder {
     const msg = (get(PayloadType.EAP) as { message: Uint8Array } | undefined)?.message;
     const authP = get(PayloadType.AUTH) as { method: number; data: Uint8Array } | undefined;
     if (this.eapState === 'done') {
+      if (eap.refuseAfterSuccess === true) return [notify(NotifyType.AUTHENTICATION_FAILED)];
       if (authP === undefined || this.eapMsk === undefined || this.prf === undefined || this.ikeKeys === undefined) return [notify(NotifyType.AUTHENTICATION_FAILED)];
       const octetsI = signedOctets({ message: this.initRequest as Uint8Array, peerNonce: this.nonceR as Uint8Array, prf: this.prf, skP: this.ikeKeys.skPi, idBody: this.eapIdi as Uint8Array });
       if (!verifyPskAuthData(this.prf, this.eapMsk, octetsI, authP.data)) return [notify(NotifyType.AUTHENTICATION_FAILED)];
@@ -728,13 +792,32 @@ export class TestResponder {
     out.push({ type: PayloadType.SA, proposals: [{ number: chosen.proposal.number, protocol: ProtocolId.ESP, spi, transforms: transformsOf({ ...chosen.suite, ke: undefined }, true) }] });
     out.push({ type: PayloadType.TSi, selectors: narrowedTsi });
     out.push({ type: PayloadType.TSr, selectors: narrowedTsr });
+    if (this.mis.mobike === true && inner.some((x) => x.type === PayloadType.NOTIFY && 'notifyType' in x && x.notifyType === NotifyType.MOBIKE_SUPPORTED)) out.push(notify(NotifyType.MOBIKE_SUPPORTED));
     if (this.mis.authLifetime !== undefined) out.push(notify(NotifyType.AUTH_LIFETIME, Uint8Array.of(this.mis.authLifetime >>> 24, (this.mis.authLifetime >>> 16) & 0xff, (this.mis.authLifetime >>> 8) & 0xff, this.mis.authLifetime & 0xff)));
     return out;
   }
 
   // ------------------------------------------------------------ INFORMATIONAL
 
-  private informational(inner: Payload[]): Payload[] {
+  /** the addresses of each accepted UPDATE_SA_ADDRESSES (RFC 4555 §3.5: taken from the IP header) */
+  readonly addressUpdates: Endpoint[] = [];
+
+  private informational(inner: Payload[], from: Endpoint): Payload[] {
+    const notifyOf = (t: number): NotifyPayload | undefined => inner.find((x): x is NotifyPayload => x.type === PayloadType.NOTIFY && 'notifyType' in x && x.notifyType === t);
+    if (notifyOf(NotifyType.UPDATE_SA_ADDRESSES) !== undefined) {
+      if (this.mis.mobike !== true) throw new Error('UPDATE_SA_ADDRESSES without MOBIKE');
+      if (this.mis.mobikeRefuse !== undefined) return [notify(this.mis.mobikeRefuse)];
+      const cookie2 = notifyOf(NotifyType.COOKIE2);
+      if (cookie2 === undefined) throw new Error('UPDATE_SA_ADDRESSES without COOKIE2');
+      this.addressUpdates.push({ ...from });
+      const seen = this.mis.mobikeNat === true ? { address: '198.51.100.9', port: 40000 } : from;
+      // The request came to our NAT-T port; the initiator uses the same number on both sides.
+      return [
+        notify(NotifyType.NAT_DETECTION_SOURCE_IP, natHash(this.spiI, this.spiR, { ...this.config.endpoint, port: from.port })),
+        notify(NotifyType.NAT_DETECTION_DESTINATION_IP, natHash(this.spiI, this.spiR, seen)),
+        notify(NotifyType.COOKIE2, this.mis.mobikeWrongCookie2 === true ? cookie2.data.map((b) => b ^ 0xff) : cookie2.data),
+      ];
+    }
     const del = inner.find((x) => x.type === PayloadType.DELETE) as { protocol: number; spis: readonly Uint8Array[] } | undefined;
     if (del?.protocol === ProtocolId.IKE) this.deleted = true;
     if (del?.protocol === ProtocolId.ESP) {
@@ -765,6 +848,8 @@ export class TestResponder {
   private createChildSa(inner: Payload[]): Payload[] {
     const get = (t: number) => inner.find((x) => x.type === t);
     if (this.prf === undefined || this.ikeKeys === undefined) throw new Error('no keys');
+    const ikeSa = get(PayloadType.SA) as SaPayload | undefined;
+    if (ikeSa !== undefined && ikeSa.proposals.length > 0 && ikeSa.proposals.every((x) => x.protocol === ProtocolId.IKE)) return this.serveIkeRekey(inner);
     if (this.mis.rekeyRefuse !== undefined) return [notify(this.mis.rekeyRefuse)];
     const rekey = inner.find((x): x is NotifyPayload => x.type === PayloadType.NOTIFY && 'notifyType' in x && x.notifyType === NotifyType.REKEY_SA);
     const sa = get(PayloadType.SA) as SaPayload | undefined;
@@ -861,6 +946,131 @@ export class TestResponder {
   /** The same request again (a retransmission: same Message ID, same payloads; new IV). */
   get nextRequestId(): number {
     return this.ourMid;
+  }
+
+  // ------------------------------------------------------------ IKE SA rekey (RFC 7296 §1.3.2, §2.18)
+
+  private snapshot(): IkeSaSnapshot {
+    if (this.ikeSuite === undefined || this.ikeKeys === undefined || this.prf === undefined) throw new Error('no IKE SA to snapshot');
+    return { spiI: this.spiI, spiR: this.spiR, ikeSuite: this.ikeSuite, ikeKeys: this.ikeKeys, prf: this.prf, expectMid: this.expectMid, ourMid: this.ourMid, lastResponse: this.lastResponse, peerIsInitiator: this.peerIsInitiator };
+  }
+
+  private load(x: IkeSaSnapshot): void {
+    this.spiI = x.spiI;
+    this.spiR = x.spiR;
+    this.ikeSuite = x.ikeSuite;
+    this.ikeKeys = x.ikeKeys;
+    this.prf = x.prf;
+    this.expectMid = x.expectMid;
+    this.ourMid = x.ourMid;
+    this.lastResponse = x.lastResponse;
+    this.peerIsInitiator = x.peerIsInitiator;
+  }
+
+  private switchIkeSa(next: IkeSaSnapshot, by: 'initiator' | 'gateway'): void {
+    this.retiredIkeSas.push(this.snapshot());
+    this.load(next);
+    this.ikeRekeys.push({ spiI: Buffer.from(next.spiI).toString('hex'), spiR: Buffer.from(next.spiR).toString('hex'), by });
+  }
+
+  /** Runs `fn` with a replaced IKE SA as the current one; forgets that SA if it was deleted meanwhile. */
+  private onRetired<T>(x: IkeSaSnapshot, fn: () => T): T {
+    const i = this.retiredIkeSas.indexOf(x);
+    this.retiredIkeSas.splice(i, 1);
+    const current = this.snapshot();
+    const wasDeleted = this.deleted;
+    this.deleted = false;
+    this.load(x);
+    try {
+      return fn();
+    } finally {
+      const after = this.snapshot();
+      if (this.deleted) this.deletedIkeSas.push(Buffer.from(x.spiI).toString('hex'));
+      else this.retiredIkeSas.splice(i, 0, after);
+      this.deleted = wasDeleted;
+      this.load(current);
+    }
+  }
+
+  /** Answers the initiator's CREATE_CHILD_SA for the IKE SA; the new IKE SA is current once the answer is sealed. */
+  private serveIkeRekey(inner: Payload[]): Payload[] {
+    const get = (t: number) => inner.find((x) => x.type === t);
+    if (this.prf === undefined || this.ikeKeys === undefined) throw new Error('no keys');
+    if (this.mis.ikeRekeyRefuse !== undefined) return [notify(this.mis.ikeRekeyRefuse)];
+    const sa = get(PayloadType.SA) as SaPayload;
+    const nonce = get(PayloadType.NONCE) as { nonce: Uint8Array } | undefined;
+    const ke = get(PayloadType.KE) as { group: number; data: Uint8Array } | undefined;
+    if (nonce === undefined || ke === undefined) throw new Error('IKE SA rekey without Nonce/KE');
+    let chosen: { proposal: Proposal; suite: IkeSuite } | undefined;
+    for (const suite of this.config.ike) {
+      const prop = sa.proposals.find((x) => x.protocol === ProtocolId.IKE && offers(x, transformsOf(suite, false)));
+      if (prop !== undefined) {
+        chosen = { proposal: prop, suite };
+        break;
+      }
+    }
+    if (chosen === undefined) return [notify(NotifyType.NO_PROPOSAL_CHOSEN)];
+    if (chosen.proposal.spi.length !== 8) throw new Error(`IKE SA rekey with a ${chosen.proposal.spi.length}-octet SPI`);
+    const suite = chosen.suite;
+    if (ke.group !== suite.ke) return [notify(NotifyType.INVALID_KE_PAYLOAD, Uint8Array.of(suite.ke >> 8, suite.ke & 0xff))];
+    const ours = createKeyExchange(suite.ke);
+    const shared = ours.computeSharedSecret(ke.data);
+    const spiR = this.config.random(8);
+    const nonceR = this.mis.ikeRekeyNonce ?? this.config.random(32);
+    const prf = createPrf(suite.prf);
+    const cipher = createSkCipher(suite.encr, suite.encrKeyLength, suite.integ);
+    const spiI = Uint8Array.from(chosen.proposal.spi);
+    const keys = deriveRekeyedIkeKeys({ prf, oldPrf: this.prf, oldSkD: this.ikeKeys.skD, sharedSecret: shared, nonceI: nonce.nonce, nonceR, spiI, spiR, encKeyLength: cipher.encKeyLength, integKeyLength: cipher.integKeyLength });
+    const h = this.mis.ikeRekeyHostile;
+    const proposal = { number: chosen.proposal.number, protocol: ProtocolId.IKE, spi: h === 'shortSpi' ? spiR.subarray(0, 4) : h === 'zeroSpi' ? new Uint8Array(8) : spiR, transforms: transformsOf(suite, false) };
+    const out: Payload[] = [{ type: PayloadType.SA, proposals: h === 'twoProposals' ? [proposal, { ...proposal, number: proposal.number + 1 }] : [proposal] }];
+    out.push({ type: PayloadType.NONCE, nonce: nonceR });
+    if (h !== 'noKe') out.push({ type: PayloadType.KE, group: h === 'wrongKeGroup' ? (suite.ke === 19 ? 20 : 19) : suite.ke, data: h === 'badKeValue' ? new Uint8Array(ours.publicValue.length) : ours.publicValue });
+    if (h === undefined) this.pendingIkeSwitch = { spiI, spiR, ikeSuite: suite, ikeKeys: keys, prf, expectMid: 0, ourMid: 0, lastResponse: undefined, peerIsInitiator: true };
+    return out;
+  }
+
+  /** The gateway rekeys the IKE SA (§1.3.2): CREATE_CHILD_SA { SA(IKE, new SPI), Ni, KEi } on the current IKE SA. */
+  ikeRekeyRequest(opts: { nonce?: Uint8Array } = {}): Uint8Array[] {
+    const suite = this.ikeSuite;
+    if (suite === undefined) throw new Error('no IKE SA');
+    const spi = this.config.random(8);
+    const nonceI = opts.nonce ?? this.config.random(32);
+    const ke = createKeyExchange(suite.ke);
+    this.ownIkeRekey = { spi, nonceI, ke, suite };
+    return this.request(
+      [
+        { type: PayloadType.SA, proposals: [{ number: 1, protocol: ProtocolId.IKE, spi, transforms: transformsOf(suite, false) }] },
+        { type: PayloadType.NONCE, nonce: nonceI },
+        { type: PayloadType.KE, group: ke.group, data: ke.publicValue },
+      ],
+      ExchangeType.CREATE_CHILD_SA,
+    );
+  }
+
+  /** Reads the initiator's answer to ikeRekeyRequest() and makes the new IKE SA current (we are its initiator now). */
+  completeIkeRekey(): boolean {
+    const r = this.lastPeerResponse;
+    const own = this.ownIkeRekey;
+    if (r === undefined || own === undefined || this.prf === undefined || this.ikeKeys === undefined) return false;
+    const sa = r.find((x) => x.type === PayloadType.SA) as SaPayload | undefined;
+    const nonce = r.find((x) => x.type === PayloadType.NONCE) as { nonce: Uint8Array } | undefined;
+    const ker = r.find((x) => x.type === PayloadType.KE) as { data: Uint8Array } | undefined;
+    const p = sa?.proposals[0];
+    if (p === undefined || nonce === undefined || ker === undefined || p.spi.length !== 8) return false;
+    const prf = createPrf(own.suite.prf);
+    const cipher = createSkCipher(own.suite.encr, own.suite.encrKeyLength, own.suite.integ);
+    const keys = deriveRekeyedIkeKeys({ prf, oldPrf: this.prf, oldSkD: this.ikeKeys.skD, sharedSecret: own.ke.computeSharedSecret(ker.data), nonceI: own.nonceI, nonceR: nonce.nonce, spiI: own.spi, spiR: Uint8Array.from(p.spi), encKeyLength: cipher.encKeyLength, integKeyLength: cipher.integKeyLength });
+    this.ownIkeRekey = undefined;
+    this.switchIkeSa({ spiI: own.spi, spiR: Uint8Array.from(p.spi), ikeSuite: own.suite, ikeKeys: keys, prf, expectMid: 0, ourMid: 0, lastResponse: undefined, peerIsInitiator: false }, 'gateway');
+    return true;
+  }
+
+  /** A request on a replaced IKE SA (e.g. our DELETE of it after our rekey, §2.18). */
+  requestOnRetired(index: number, inner: readonly Payload[], exchange: number = ExchangeType.INFORMATIONAL): Uint8Array[] {
+    const x = this.retiredIkeSas[index];
+    if (x === undefined) throw new Error(`no replaced IKE SA #${index}`);
+    return this.onRetired(x, () => this.request(inner, exchange));
   }
 
   /** A response datagram with a chosen Message ID (for tests of the initiator's matching). */

@@ -19,6 +19,8 @@ export const FailureCodes = {
   EAP_PASSWORD_WRONG: 'The gateway rejected the password for this user name.',
   EAP_ACCOUNT_REJECTED: 'The account may not sign in (disabled, expired password, outside permitted hours or no VPN permission).',
   EAP_METHOD_REFUSED: 'The gateway does not offer the sign-in method this profile uses.',
+  EAP_CLIENT_CERT_REJECTED: 'The gateway did not accept our client certificate (EAP-TLS).',
+  EAP_TLS_FAILED: 'The TLS sign-in (EAP-TLS) with the gateway failed.',
   // --- IKE_AUTH: us authenticating the gateway
   PEER_AUTH_FAILED: 'The gateway could not prove its identity (its AUTH payload did not verify).',
   CERT_UNTRUSTED: "The gateway's certificate does not chain to a trusted CA of this profile.",

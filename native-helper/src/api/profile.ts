@@ -59,6 +59,9 @@ export const DEFAULT_PROFILE_VALUES = {
   mobike: true, // RFC 4555
   fragmentation: true, // RFC 7383
   leakGuard: true,
+  // With the leak guard on, also let the networks of the link towards the gateway through
+  // (printers, the router's page): Apple's ExcludeLocalNetworks. Off: the guard's strict default.
+  allowLan: false,
 } as const;
 
 // ---------------------------------------------------------------- primitives
@@ -129,7 +132,7 @@ const GatewaySchema = v.looseObject(
 
 const localIdOptional = v.optional(nonEmptyString('local identity'));
 
-/** RFC 7296 §2.15/§2.16 and RFC 4739: the four ways this client authenticates itself. */
+/** RFC 7296 §2.15/§2.16 and RFC 4739: the five ways this client authenticates itself. */
 const AuthSchema = v.variant(
   'method',
   [
@@ -142,8 +145,15 @@ const AuthSchema = v.variant(
       eapIdentity: v.optional(nonEmptyString('EAP identity')),
       certificateRef: nonEmptyString('certificate reference'),
     }),
+    // RFC 4739: the certificate in a first IKE_AUTH round, then EAP-MSCHAPv2 as eapIdentity (strongSwan's ikev2-cert-eap).
+    v.looseObject({
+      method: v.literal('certificate-eap'),
+      localId: localIdOptional,
+      certificateRef: nonEmptyString('certificate reference'),
+      eapIdentity: nonEmptyString('EAP identity'),
+    }),
   ],
-  'auth.method must be one of psk, certificate, eap-mschapv2, eap-tls',
+  'auth.method must be one of psk, certificate, eap-mschapv2, eap-tls, certificate-eap',
 );
 
 const TrustSchema = v.looseObject({
@@ -228,6 +238,7 @@ export const ProfileSchema = v.pipe(
       mobike: v.optional(v.boolean('mobike must be true or false'), DEFAULT_PROFILE_VALUES.mobike),
       fragmentation: v.optional(v.boolean('fragmentation must be true or false'), DEFAULT_PROFILE_VALUES.fragmentation),
       leakGuard: v.optional(v.boolean('leakGuard must be true or false'), DEFAULT_PROFILE_VALUES.leakGuard),
+      allowLan: v.optional(v.boolean('allowLan must be true or false'), DEFAULT_PROFILE_VALUES.allowLan),
       managed: v.optional(ManagedSchema),
     },
     'a profile must be a JSON object',

@@ -73,6 +73,8 @@ export class IkeDriver {
   private keepalives = 0;
   /** set when the driver itself must end the session with an error (it closes the session first) */
   private pendingFailure: IkeFailure | undefined;
+  /** the address the sockets are bound to (MOBIKE moves it: rebind) */
+  private local: string;
 
   constructor(
     private readonly session: IkeSession,
@@ -80,6 +82,46 @@ export class IkeDriver {
   ) {
     this.ports = opts.ports ?? { ike: 500, natt: 4500 };
     this.clock = opts.clock ?? Date.now;
+    this.local = opts.localAddress;
+  }
+
+  /** The local address the IKE sockets are bound to now. */
+  get localAddress(): string {
+    return this.local;
+  }
+
+  /**
+   * MOBIKE (RFC 4555 §3.5): the client's address changed. Binds both ports on
+   * `address` (with UDP_ENCAP on the NAT-T one, the new path may have a NAT),
+   * then closes the old sockets, whose address may be gone. Call before
+   * IkeSession.updateAddresses, so the request leaves from and its answer
+   * reaches the new address. Rejects if the new sockets cannot be bound;
+   * the old ones then stay.
+   */
+  async rebind(address: string): Promise<void> {
+    if (this.done || address === this.local) return;
+    const ike = await this.bind(this.ports.ike, false, address);
+    let natt: Socket;
+    try {
+      natt = await this.bind(this.ports.natt, true, address);
+    } catch (e) {
+      ike.close();
+      throw e;
+    }
+    if (this.done) {
+      ike.close();
+      natt.close();
+      return;
+    }
+    const encap = (this.opts.udpEncap ?? enableUdpEncap)(address, this.ports.natt);
+    if (!encap.ok) this.report('driver.udp_encap_unavailable', `ESP in UDP cannot be received on ${address}[${this.ports.natt}]: ${encap.reason}`);
+    const old = this.sockets;
+    this.sockets = { ike, natt };
+    this.encap = encap;
+    const from = this.local;
+    this.local = address;
+    for (const s of [old.ike, old.natt]) s?.close();
+    this.report('driver.rebound', `IKE sockets moved from ${from} to ${address} (ports ${this.ports.ike}/${this.ports.natt})`, 'info');
   }
 
   /** NAT-keepalives sent so far (status displays, tests). */
@@ -98,9 +140,9 @@ export class IkeDriver {
       this.finish = resolve;
     });
     try {
-      this.sockets.ike = await this.bind(this.ports.ike, false);
-      this.sockets.natt = await this.bind(this.ports.natt, true);
-      this.encap = (this.opts.udpEncap ?? enableUdpEncap)(this.opts.localAddress, this.ports.natt);
+      this.sockets.ike = await this.bind(this.ports.ike, false, this.local);
+      this.sockets.natt = await this.bind(this.ports.natt, true, this.local);
+      this.encap = (this.opts.udpEncap ?? enableUdpEncap)(this.local, this.ports.natt);
       if (!this.encap.ok) this.report('driver.udp_encap_unavailable', `ESP in UDP cannot be received on port ${this.ports.natt}: ${this.encap.reason}`);
     } catch (e) {
       const detail = e instanceof Error ? e.message : String(e);
@@ -112,13 +154,13 @@ export class IkeDriver {
       return outcome;
     }
     this.opts.signal?.addEventListener('abort', () => this.close(), { once: true });
-    this.execute(this.session.start(this.clock()));
+    this.step((now) => this.session.start(now));
     return outcome;
   }
 
   /** Asks the session to close; run() resolves once it has. */
   close(): void {
-    if (!this.done) this.execute(this.session.close(this.clock()));
+    if (!this.done) this.step((now) => this.session.close(now));
   }
 
   /**
@@ -126,7 +168,7 @@ export class IkeDriver {
    * see ike/ACTIONS.md) and carries out the actions it answers with.
    */
   inform(call: (session: IkeSession, now: number) => readonly IkeAction[]): void {
-    if (!this.done) this.execute(call(this.session, this.clock()));
+    if (!this.done) this.step((now) => call(this.session, now));
   }
 
   /**
@@ -138,14 +180,17 @@ export class IkeDriver {
     this.end({ kind: 'closed', reason });
   }
 
-  private bind(port: number, natt: boolean): Promise<Socket> {
-    const socket = createSocket({ type: this.opts.localAddress.includes(':') ? 'udp6' : 'udp4' });
+  private bind(port: number, natt: boolean, address: string): Promise<Socket> {
+    const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4' });
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind({ address: this.opts.localAddress, port, exclusive: true }, () => {
+      socket.bind({ address, port, exclusive: true }, () => {
         socket.off('error', reject);
-        socket.on('error', (e) => this.report('driver.socket_error', `UDP socket ${port}: ${e.message}`));
-        socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo, port, natt));
+        socket.on('error', (e) => this.report('driver.socket_error', `UDP socket ${address}[${port}]: ${e.message}`));
+        socket.on('message', (msg, rinfo) => {
+          // a socket replaced by rebind() may still deliver a datagram queued before it closed
+          if (this.sockets.ike === socket || this.sockets.natt === socket) this.onMessage(msg, rinfo, port, natt);
+        });
         resolve(socket);
       });
     });
@@ -161,18 +206,35 @@ export class IkeDriver {
       data = data.subarray(4);
     }
     const from: Endpoint = { address: rinfo.address, port: rinfo.port };
-    const to: Endpoint = { address: this.opts.localAddress, port };
-    this.execute(this.session.receive({ data: Uint8Array.from(data), from, to }, this.clock()));
+    const to: Endpoint = { address: this.local, port };
+    this.step((now) => this.session.receive({ data: Uint8Array.from(data), from, to }, now));
   }
 
-  private execute(actions: readonly IkeAction[]): void {
+  /**
+   * One session call. The session computes a retransmission deadline as
+   * `now + timeout`, with `now` read before the call; the request leaves
+   * only when the call returns. Under load (a Diffie-Hellman and a
+   * signature inside the call, on a busy UML) that can be most of a second,
+   * and the first retransmit would then go out milliseconds after the
+   * request (seen in the lab: 15 ms). RFC 7296 §2.1 times a retransmit from
+   * the send, so a timer that comes with a send is pushed back by the time
+   * the call took.
+   */
+  private step(call: (now: number) => readonly IkeAction[]): void {
+    const now = this.clock();
+    const actions = call(now);
+    const spent = this.clock() - now;
+    this.execute(actions, spent > 0 && actions.some((a) => a.kind === 'send') ? spent : 0);
+  }
+
+  private execute(actions: readonly IkeAction[], timerDelay = 0): void {
     for (const a of actions) {
       switch (a.kind) {
         case 'send':
           this.send(a.data, a.from, a.to);
           break;
         case 'timer':
-          this.arm(a.at);
+          this.arm(a.at + timerDelay);
           break;
         default:
           if (a.kind === 'installChildSa' && a.sa.encap !== null && !this.encap.ok) {
@@ -200,7 +262,7 @@ export class IkeDriver {
       fields: { childSa: childId, detail: reason },
     };
     this.report('driver.encapsulation_refused', `CHILD_SA ${childId} needs UDP encapsulation, which is unavailable: closing`);
-    this.execute(this.session.close(this.clock()));
+    this.step((now) => this.session.close(now));
   }
 
   private send(data: Uint8Array, from: Endpoint, to: Endpoint): void {
@@ -261,7 +323,7 @@ export class IkeDriver {
         this.arm(at);
         return;
       }
-      this.execute(this.session.tick(now));
+      this.step((t) => this.session.tick(t));
     }, Math.max(1, at - this.clock()));
   }
 

@@ -5,7 +5,8 @@
  * Problems come back as a typed failure (PROFILE_INVALID / SECRET_MISSING)
  * naming the field, never the secret value.
  */
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
 
 import type { FailureCode } from '../api/errors.js';
 import type { ConnectSecrets, Profile } from '../api/profile.js';
@@ -85,38 +86,76 @@ function localAuth(profile: Profile, secrets: ConnectSecrets): { auth: LocalAuth
       return { auth: { method: 'psk', psk: new TextEncoder().encode(secrets.psk) } };
     }
     case 'certificate': {
-      if (secrets.privateKeyPem === undefined || secrets.certificatePem === undefined) {
-        throw new BuildError('SECRET_MISSING', 'This profile authenticates with a client certificate, but its private key or certificate was not given.');
+      const id = clientIdentity(secrets, 'This profile authenticates with a client certificate');
+      return { auth: { method: 'signature', privateKey: id.privateKey, certificate: id.certificate, intermediates: certificatesDer(secrets.certificateChainPem ?? [], 'client certificate chain') }, defaultLocalId: id.subject };
+    }
+    case 'certificate-eap': {
+      // RFC 4739: the certificate round as for 'certificate', then EAP-MSCHAPv2 as eapIdentity.
+      const cert = localAuth({ ...profile, auth: { method: 'certificate', certificateRef: auth.certificateRef, ...(auth.localId === undefined ? {} : { localId: auth.localId }) } }, secrets);
+      if (cert.auth.method !== 'signature') throw new BuildError('PROFILE_INVALID', 'internal: the certificate round did not build');
+      if (secrets.eapPassword === undefined || secrets.eapPassword.length === 0) {
+        throw new BuildError('SECRET_MISSING', 'This profile signs in with a certificate and then a password (EAP-MSCHAPv2), but no password was given.');
       }
-      let privateKey;
-      try {
-        privateKey = createPrivateKey({ key: secrets.privateKeyPem, format: 'pem' });
-      } catch {
-        // Never include the error text: OpenSSL messages can quote the input.
-        throw new BuildError('SECRET_MISSING', 'The client private key could not be read (is it encrypted, or not a PEM private key?).');
-      }
-      const [certificate] = certificatesDer([secrets.certificatePem], 'client certificate');
-      if (certificate === undefined) throw new BuildError('SECRET_MISSING', 'The client certificate is empty.');
-      const intermediates = certificatesDer(secrets.certificateChainPem ?? [], 'client certificate chain');
-      const subject = (): Identity => {
-        try {
-          const info = parseCertificate(certificate);
-          return { type: 'dn', der: info.subjectDer, text: info.subject };
-        } catch (e) {
-          throw new BuildError('PROFILE_INVALID', `The client certificate is unusable: ${describe(e)}`);
-        }
-      };
-      return { auth: { method: 'signature', privateKey, certificate, intermediates }, defaultLocalId: subject };
+      const secondRound = { identity: identity(auth.eapIdentity, 'EAP identity'), eap: { method: 'mschapv2' as const, identity: auth.eapIdentity, password: secrets.eapPassword } };
+      return { auth: { ...cert.auth, secondRound }, ...(cert.defaultLocalId === undefined ? {} : { defaultLocalId: cert.defaultLocalId }) };
     }
     case 'eap-mschapv2': {
       if (secrets.eapPassword === undefined || secrets.eapPassword.length === 0) throw new BuildError('SECRET_MISSING', 'This profile signs in with a password (EAP-MSCHAPv2), but none was given.');
       // charon-nm and Windows use the EAP identity as IDi when no other is set.
       return { auth: { method: 'eap', eap: { method: 'mschapv2', identity: auth.eapIdentity, password: secrets.eapPassword } }, defaultLocalId: () => identity(auth.eapIdentity, 'EAP identity') };
     }
-    case 'eap-tls':
-      throw new BuildError('PROFILE_INVALID', 'EAP-TLS profiles are not supported by this helper yet.');
+    case 'eap-tls': {
+      const { certificate, subject, certificatePem, privateKeyPem } = clientIdentity(secrets, 'This profile signs in with a client certificate (EAP-TLS)');
+      const chain = [certificatePem, ...(secrets.certificateChainPem ?? [])].join('\n');
+      // RFC 5216 §5.2: the EAP identity is free text; without one, the certificate's subject (as strongSwan's clients send).
+      const eapIdentity = auth.eapIdentity ?? auth.localId;
+      const serverName = profile.trust.serverName ?? profile.gateway.host;
+      return {
+        auth: {
+          method: 'eap',
+          eap: { method: 'tls', identity: eapIdentity ?? subjectText(certificate), certificatePem: chain, privateKeyPem, ...(isSniName(serverName) ? { serverName } : {}) },
+        },
+        defaultLocalId: subject,
+      };
+    }
   }
 }
+
+/** The client's key and certificate from the secrets, checked; its subject (the default IDi) parsed only when asked for. */
+function clientIdentity(secrets: ConnectSecrets, what: string): { privateKey: KeyObject; privateKeyPem: string; certificatePem: string; certificate: Uint8Array; subject: () => Identity } {
+  if (secrets.privateKeyPem === undefined || secrets.certificatePem === undefined) {
+    throw new BuildError('SECRET_MISSING', `${what}, but its private key or certificate was not given.`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: secrets.privateKeyPem, format: 'pem' });
+  } catch {
+    // Never include the error text: OpenSSL messages can quote the input.
+    throw new BuildError('SECRET_MISSING', 'The client private key could not be read (is it encrypted, or not a PEM private key?).');
+  }
+  const [certificate] = certificatesDer([secrets.certificatePem], 'client certificate');
+  if (certificate === undefined) throw new BuildError('SECRET_MISSING', 'The client certificate is empty.');
+  const subject = (): Identity => {
+    try {
+      const info = parseCertificate(certificate);
+      return { type: 'dn', der: info.subjectDer, text: info.subject };
+    } catch (e) {
+      throw new BuildError('PROFILE_INVALID', `The client certificate is unusable: ${describe(e)}`);
+    }
+  };
+  return { privateKey, privateKeyPem: secrets.privateKeyPem, certificatePem: secrets.certificatePem, certificate, subject };
+}
+
+function subjectText(certificate: Uint8Array): string {
+  try {
+    return parseCertificate(certificate).subject;
+  } catch (e) {
+    throw new BuildError('PROFILE_INVALID', `The client certificate is unusable: ${describe(e)}`);
+  }
+}
+
+/** RFC 6066 §3: SNI carries a DNS host name only, never an IP literal (nor a DN). */
+const isSniName = (s: string): boolean => /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(s) && isIP(s) === 0;
 
 function remoteSelectors(profile: Profile): TrafficSelector[] {
   const t = profile.tunnel;
@@ -160,9 +199,13 @@ export function buildSessionConfig(profile: Profile, secrets: ConnectSecrets, en
       ikeMtu: DEFAULT_IKE_MTU,
       retransmit: DEFAULT_RETRANSMIT,
       childLifetime: { soft: Math.floor(childHard * SOFT_LIFETIME_FRACTION), hard: childHard },
+      // RFC 7296 §2.18: rekey the IKE SA in place before its lifetime ends (the engine subtracts up to 10 % jitter)
+      ikeRekeySeconds: Math.floor(profile.rekey.ikeLifetimeSeconds * SOFT_LIFETIME_FRACTION),
       replayWindow: DEFAULT_REPLAY_WINDOW,
       // RFC 7296 §2.4 liveness checks; 0 turns them off
       dpdIntervalMs: profile.dpd.intervalSeconds * 1000,
+      // RFC 4555: announce MOBIKE so a network change moves the SAs instead of reconnecting
+      mobike: profile.mobike,
     };
     const dnsOverride: DnsOverride | undefined =
       profile.dns.servers.length > 0 ? { servers: profile.dns.servers, searchDomains: profile.dns.searchDomains, matchDomains: profile.dns.matchDomains } : undefined;
@@ -170,7 +213,14 @@ export function buildSessionConfig(profile: Profile, secrets: ConnectSecrets, en
       ok: true,
       config: {
         session,
-        tunnel: { mode: profile.tunnel.mode, include: profile.tunnel.include, exclude: profile.tunnel.exclude, ipv6: profile.tunnel.ipv6 },
+        tunnel: {
+          mode: profile.tunnel.mode,
+          include: profile.tunnel.include,
+          exclude: profile.tunnel.exclude,
+          ipv6: profile.tunnel.ipv6,
+          // allowLan (with the leak guard): the local network stays reachable directly, like Apple's ExcludeLocalNetworks.
+          ...(profile.leakGuard && profile.allowLan ? { excludeLocalNetworks: true } : {}),
+        },
         ...(dnsOverride !== undefined ? { dnsOverride } : {}),
         ...(profile.mtu !== undefined ? { mtu: profile.mtu } : {}),
         lifetimes: { ikeSeconds: profile.rekey.ikeLifetimeSeconds, childSoftSeconds: session.childLifetime.soft, childHardSeconds: childHard },

@@ -20,6 +20,14 @@
  * secrets (kept in memory for the life of the connection only) is started
  * after a bounded exponential backoff. The leak guard (LEAK-GUARD.md) stays
  * on across reconnects and goes on user disconnect and on the final Error.
+ *
+ * Roaming (RFC 4555): while connected, roaming.ts watches our outer address
+ * towards the gateway. When it changes the supervisor escalates: a MOBIKE
+ * update (rebind, UPDATE_SA_ADDRESSES, move the kernel SAs, re-route, then
+ * look for inbound ESP as proof of the data path) → a new IKE SA (the
+ * reconnect path above, without delay) → Error once the policy gives up.
+ * A platform failure while a connection that was up is re-established is
+ * retried within the same backoff.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -36,6 +44,7 @@ import { IkeSession } from '../ike/session.js';
 import type { LeakGuardSpec, PlatformBackend, PlatformLogEntry, TeardownReport } from '../platform/backend.js';
 import { IkeDriver, type IkeDriverOutcome } from './ike-driver.js';
 import type { LogInput, LogStore } from './log-store.js';
+import { PathWatcher } from './roaming.js';
 import { buildSessionConfig, type BuiltConfig } from './session-config.js';
 
 export type StageEvent = { readonly sessionId: string; readonly profileId: string; readonly stage: Stage; readonly at: number; readonly finished: StageTiming | null };
@@ -59,6 +68,8 @@ export interface SupervisorOptions {
   readonly reconnect?: Partial<ReconnectPolicy>;
   /** IKE retransmission schedule override (tests shorten it; default the engine's, RFC 7296 §2.1) */
   readonly retransmit?: { readonly timeoutMs: number; readonly base: number; readonly tries: number };
+  /** how often the outer path to the gateway is checked while connected (roaming.ts; default 1000 ms, 0 = never) */
+  readonly pathPollMs?: number;
 }
 
 /** Bounded exponential backoff between reconnect attempts. */
@@ -80,7 +91,17 @@ export const RECONNECT_DEFAULTS: ReconnectPolicy = { initialDelayMs: 1000, maxDe
  * Failures worth another attempt: the gateway went away or lost our state.
  * Credential, certificate and proposal failures would fail the same way again.
  */
-const TRANSIENT: ReadonlySet<FailureCode> = new Set<FailureCode>(['GATEWAY_UNREACHABLE', 'DNS_RESOLUTION_FAILED', 'DEAD_PEER', 'PEER_DELETED', 'INTERNAL_ADDRESS_FAILURE']);
+const TRANSIENT: ReadonlySet<FailureCode> = new Set<FailureCode>([
+  'GATEWAY_UNREACHABLE',
+  'DNS_RESOLUTION_FAILED',
+  'DEAD_PEER',
+  'PEER_DELETED',
+  'INTERNAL_ADDRESS_FAILURE',
+  // While reconnecting, the system is often still settling (an interface or
+  // address going away under a route we add): retried within the backoff.
+  // A first connect still ends in Error on it (prepareReconnect).
+  'PLATFORM_ERROR',
+]);
 
 /** A connect request that ended without a tunnel. */
 export class ConnectFailure extends Error {
@@ -114,7 +135,7 @@ type Phase = 'connecting' | 'connected' | 'ending';
 type End = { readonly kind: 'failed'; readonly failure: IkeFailure } | { readonly kind: 'disconnect'; readonly reason: string; readonly cancelled: boolean };
 
 /** Why a live tunnel is being re-established. */
-type Loss = { readonly kind: 'failed'; readonly failure: IkeFailure } | { readonly kind: 'reauth'; readonly message: string };
+type Loss = { readonly kind: 'failed'; readonly failure: IkeFailure } | { readonly kind: 'reauth'; readonly message: string } | { readonly kind: 'roam'; readonly message: string };
 
 interface Attempt {
   readonly sessionId: string;
@@ -162,12 +183,22 @@ interface Attempt {
   guard?: readonly string[];
   /** inbound-counter poll for DPD proof of life */
   poll?: NodeJS.Timeout;
+  /** every installed CHILD_SA of the session by id (MOBIKE moves them all) */
+  readonly children: Map<number, ChildSaSpec>;
+  /** watches the outer path to the gateway while connected (roaming.ts) */
+  watcher?: PathWatcher;
+  /** our address changed and MOBIKE cannot move the SAs: the close that follows is a reconnect */
+  roam?: string;
+  /** a MOBIKE move in progress */
+  roaming?: { readonly from: string; readonly to: string; readonly startedAt: number };
 }
 
 const ZERO_COUNTERS: TrafficCountersView = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
 const EMPTY_CONFIG: AssignedConfig = { dns: [], dnsDomains: [], subnets: [] };
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 const DEFAULT_DELETE_TIMEOUT_MS = 3_000;
+/** after a MOBIKE move: how long inbound ESP is awaited as proof of the data path before (and after) re-routing */
+const ROAM_PROOF_MS = 1500;
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -260,6 +291,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       settle,
       forgetSecrets: () => forget.forEach((f) => f()),
       everConnected: false,
+      children: new Map(),
     };
     this.active = a;
     this.pendingSecrets.set(a, secrets);
@@ -355,7 +387,8 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       try {
         await this.setGuard(a, [address]);
       } catch (e) {
-        return void this.finish(a, { kind: 'failed', failure: { code: 'PLATFORM_ERROR', message: `${FailureCodes.PLATFORM_ERROR} (leak guard: ${errorText(e)})`, fields: { detail: errorText(e) } } });
+        // a reconnect retries within the backoff (prepareReconnect); only the first connect ends here
+        return { kind: 'failed', failure: { code: 'PLATFORM_ERROR', message: `${FailureCodes.PLATFORM_ERROR} (leak guard: ${errorText(e)})`, fields: { detail: errorText(e) } } };
       }
     }
     const ports = this.opts.ports ?? { ike: 500, natt: 4500 };
@@ -372,6 +405,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     const outcome = await a.outcome;
     if (a.ending !== undefined) return undefined;
     if (a.attemptFailure !== undefined) return abandoned();
+    if (a.roam !== undefined) return { kind: 'roam', message: a.roam };
     if (outcome.kind === 'failed') return { kind: 'failed', failure: outcome.failure };
     if (a.reauth !== undefined) return { kind: 'reauth', message: a.reauth };
     // The engine closed without being asked: the gateway deleted the IKE SA or our last CHILD_SA.
@@ -388,7 +422,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     const policy = { ...RECONNECT_DEFAULTS, ...this.opts.reconnect };
     const failure = loss.kind === 'failed' ? loss.failure : undefined;
     if (!a.everConnected || policy.maxAttempts <= 0) {
-      void this.finish(a, { kind: 'failed', failure: failure ?? { code: 'PEER_DELETED', message: `${FailureCodes.PEER_DELETED} (${loss.kind === 'reauth' ? loss.message : ''})` } });
+      void this.finish(a, { kind: 'failed', failure: failure ?? { code: 'PEER_DELETED', message: `${FailureCodes.PEER_DELETED} (${loss.kind !== 'failed' ? loss.message : ''})` } });
       return false;
     }
     const now = this.clock();
@@ -405,7 +439,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
         event: 'connection.lost',
         message: `the tunnel was lost (${reason}); reconnecting`,
         // silentMs (DPD, ike/ACTIONS.md): how long the gateway had been silent when the loss was detected
-        fields: { code: failure?.code ?? 'REAUTH', upMs: a.connected !== undefined ? now - a.connected.since : 0, ...(typeof failure?.fields?.['silentMs'] === 'number' ? { silentMs: failure.fields['silentMs'] } : {}) },
+        fields: { code: failure?.code ?? (loss.kind === 'roam' ? 'NETWORK_CHANGED' : 'REAUTH'), upMs: a.connected !== undefined ? now - a.connected.since : 0, ...(typeof failure?.fields?.['silentMs'] === 'number' ? { silentMs: failure.fields['silentMs'] } : {}) },
       });
     } else if (failure !== undefined) {
       r.lastFailure = failure;
@@ -427,6 +461,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       return false;
     }
     // Tear the old session down: its driver has ended; its SAs, routes and DNS go, the guard stays.
+    this.stopWatcher(a);
     if (a.poll !== undefined) clearInterval(a.poll);
     a.poll = undefined;
     if (a.timer !== undefined) clearTimeout(a.timer);
@@ -440,7 +475,8 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     }
     if (a.ending !== undefined) return false;
     // RFC 4478 asks for a new sign-in, not a pause; a lost gateway gets time to come back.
-    const delay = loss.kind === 'reauth' && r.attempts === 0 ? 0 : Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** r.attempts);
+    // A new network (roam) is usable at once, too.
+    const delay = loss.kind !== 'failed' && r.attempts === 0 ? 0 : Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** r.attempts);
     r.nextAttemptAt = this.clock() + delay;
     this.resetAttempt(a);
     this.publishConnecting(a);
@@ -458,6 +494,8 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     r.nextAttemptAt = undefined;
     a.attemptFailure = undefined;
     a.reauth = undefined;
+    a.roam = undefined;
+    a.roaming = undefined;
     this.resetAttempt(a);
     this.emit('stage', { sessionId: a.sessionId, profileId: a.profile.id, stage: 'resolve', at: a.startedAt, finished: null });
     this.publishConnecting(a);
@@ -476,16 +514,162 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     a.driver = undefined;
     a.outcome = undefined;
     a.child = undefined;
+    a.children.clear();
     a.config = undefined;
     a.built = undefined;
     a.ops = Promise.resolve();
+  }
+
+  // ------------------------------------------------------------ roaming (RFC 4555)
+
+  /** While connected: watch the outer path to the gateway (roaming.ts). */
+  private startWatcher(a: Attempt): void {
+    const interval = this.opts.pathPollMs ?? 1000;
+    if (interval <= 0 || a.watcher !== undefined || a.gatewayAddress === undefined || a.localAddress === undefined) return;
+    a.watcher = new PathWatcher(
+      {
+        gateway: a.gatewayAddress,
+        port: a.profile.gateway.port,
+        localAddressFor: this.localAddressFor,
+        ignore: () => [a.config?.ipv4?.address, a.config?.ipv6?.address].filter((x): x is string => x !== undefined),
+        onChange: (from, to) => void this.roam(a, from, to),
+        onNoPath: (detail) => this.log({ level: 'warn', session: a.sessionId, component: 'supervisor', event: 'roaming.no_path', message: `no route to the gateway ${a.gatewayAddress ?? ''} at the moment (${detail}); waiting for the network` }),
+        intervalMs: interval,
+      },
+      a.localAddress,
+    );
+    a.watcher.start();
+  }
+
+  private stopWatcher(a: Attempt): void {
+    a.watcher?.stop();
+    a.watcher = undefined;
+  }
+
+  /**
+   * Our outer address changed. With MOBIKE (both sides announced it, the
+   * platform can move SAs): rebind the IKE sockets and send
+   * UPDATE_SA_ADDRESSES; the engine answers with `updateSaAddresses`
+   * (moveChildSas). Otherwise, or if the sockets cannot move: a new IKE SA
+   * (the reconnect path). A failed update ends the session, which reconnects too.
+   */
+  private async roam(a: Attempt, from: string, to: string): Promise<void> {
+    if (a.phase !== 'connected' || a.ending !== undefined) return;
+    const session = a.session;
+    const driver = a.driver;
+    if (session === undefined || driver === undefined) return;
+    const now = this.clock();
+    const why =
+      !a.profile.mobike ? 'MOBIKE is off in this profile'
+      : !session.mobike ? 'the gateway does not support MOBIKE'
+      : this.opts.platform.updateChildSaAddresses === undefined ? `the ${this.opts.platform.name} platform cannot move SAs`
+      : undefined;
+    this.log({
+      level: 'info',
+      session: a.sessionId,
+      component: 'supervisor',
+      event: 'roaming.detected',
+      message: `our address towards the gateway changed from ${from} to ${to}; ${why === undefined ? 'moving the connection (MOBIKE)' : `reconnecting (${why})`}`,
+      fields: { from, to, mobike: why === undefined },
+    });
+    if (why !== undefined) return this.escalateRoam(a, `our network address changed from ${from} to ${to} and ${why}`);
+    a.roaming = { from, to, startedAt: a.roaming?.startedAt ?? now };
+    try {
+      await driver.rebind(to);
+    } catch (e) {
+      return this.escalateRoam(a, `our network address changed from ${from} to ${to} and the IKE ports could not be opened there (${errorText(e)})`);
+    }
+    if (a.phase !== 'connected' || a.driver !== driver) return;
+    a.localAddress = to;
+    driver.inform((s, n) => s.updateAddresses(to, n));
+  }
+
+  /** MOBIKE is out: a new IKE SA from the new address (prepareReconnect, without delay). */
+  private escalateRoam(a: Attempt, message: string): void {
+    if (a.phase !== 'connected' || a.ending !== undefined) return;
+    a.roam = message;
+    a.driver?.abort(`network changed: ${message}`);
+  }
+
+  /**
+   * The gateway accepted the new address: move every CHILD_SA in the kernel
+   * (same SPIs, keys and sequence numbers), then prove the data path by
+   * inbound ESP on the moved SAs. Only when none arrives are the virtual IP
+   * and the routes re-applied on the new path to the gateway (the gateway's
+   * own address stays outside the tunnel either way): applyConfig replaces
+   * the configuration by removing it first, a gap of its own in a flowing
+   * tunnel, while the routes as they are keep working as long as their
+   * interface is up (XFRM picks the outer path by the SA's addresses).
+   */
+  private async moveChildSas(a: Attempt, u: Extract<IkeAction, { kind: 'updateSaAddresses' }>): Promise<void> {
+    const platform = this.opts.platform;
+    const move = platform.updateChildSaAddresses?.bind(platform);
+    if (move === undefined) throw new Error('the platform cannot move SAs');
+    for (const id of u.childIds) {
+      const old = a.children.get(id);
+      if (old === undefined) continue;
+      const moved: ChildSaSpec = { ...old, local: u.local, remote: u.remote, encap: u.encap };
+      await move(moved);
+      a.children.set(id, moved);
+      if (a.child?.id === id) a.child = moved;
+    }
+    const movedAt = this.clock();
+    let proof = await this.inboundEsp(a, ROAM_PROOF_MS);
+    let rerouted = false;
+    if (proof === undefined && a.phase === 'connected') {
+      await this.applyConfig(a);
+      rerouted = true;
+      proof = await this.inboundEsp(a, ROAM_PROOF_MS);
+    }
+    const r = a.roaming;
+    a.roaming = undefined;
+    const now = this.clock();
+    if (a.connected !== undefined && a.phase === 'connected') {
+      a.connected = { ...a.connected, localAddress: u.local.address, encapsulation: u.encap !== null };
+      this.setState(a.connected);
+    }
+    const ms = r !== undefined ? movedAt - r.startedAt : 0;
+    this.log({
+      level: 'info',
+      session: a.sessionId,
+      component: 'supervisor',
+      event: 'roaming.updated',
+      message: `moved the connection to ${u.local.address}${u.encap !== null ? ' (ESP in UDP: NAT on the new path)' : ''} ${ms} ms after the change was noticed, with MOBIKE; ${u.childIds.length} CHILD_SA(s) kept; ${
+        proof !== undefined ? `ESP from the gateway arrives there (${proof} ms after the move)` : 'no inbound ESP seen yet (no traffic to prove the path with)'
+      }${rerouted ? '; routes re-applied on the new path' : ''}`,
+      fields: { from: r?.from ?? '', to: u.local.address, ms, encap: u.encap !== null, children: u.childIds.length, dataPath: proof !== undefined, ...(proof !== undefined ? { dataPathMs: proof } : {}), rerouted, totalMs: now - (r?.startedAt ?? now) },
+    });
+    if (proof !== undefined) a.driver?.inform((session, n) => session.trafficSeen(n));
+  }
+
+  /**
+   * Proof that ESP flows: the kernel's inbound packet counters of our SAs
+   * grow within `windowMs` (the gateway sends to our address and we decrypt
+   * it). The ms it took, or undefined (no traffic, or no path).
+   */
+  private async inboundEsp(a: Attempt, windowMs: number): Promise<number | undefined> {
+    const since = this.clock();
+    let base: number | undefined;
+    while (a.phase === 'connected' && a.ending === undefined) {
+      try {
+        const c = await this.opts.platform.readCounters();
+        if (base === undefined) base = c.packetsIn;
+        else if (c.packetsIn > base) return this.clock() - since;
+      } catch {
+        // counters are best effort
+      }
+      if (this.clock() - since >= windowMs) return undefined;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return undefined;
   }
 
   /** Leak guard on (or replaced) for these gateway addresses (LEAK-GUARD.md). */
   private async setGuard(a: Attempt, gateways: readonly string[]): Promise<void> {
     const port = a.profile.gateway.port;
     // The gateway's ports: its IKE port and RFC 3948's 4500 (session-config.ts: GATEWAY_NATT_PORT).
-    const spec: LeakGuardSpec = { gateways, ports: { ike: port === 4500 ? 500 : port, natt: 4500 }, allowLan: [] };
+    // allowLan: the link towards the gateway stays reachable (platform reads its networks now).
+    const spec: LeakGuardSpec = { gateways, ports: { ike: port === 4500 ? 500 : port, natt: 4500 }, allowLan: [], ...(a.profile.allowLan ? { allowLocalNetworks: true } : {}) };
     a.guard = gateways; // before awaiting: a half-applied guard is still removed on the way out
     await this.opts.platform.enableLeakGuard(spec);
     this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'leak_guard.enabled', message: `leak guard on: only the tunnel and IKE/ESP with ${gateways.join(', ')} may pass`, fields: { gateways: [...gateways] } });
@@ -540,16 +724,34 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
         if (first) a.child = sa;
         this.enqueue(a, async () => {
           if (first && a.phase === 'connecting') this.enterStage(a, 'install');
-          await this.opts.platform.installChildSa(sa);
+          // The gateway's rekey: the outbound half waits for installOutboundSa (ike/ACTIONS.md), if the platform can split.
+          const defer = act.deferOutbound === true && this.opts.platform.installOutboundSa !== undefined;
+          await this.opts.platform.installChildSa(sa, defer ? { deferOutbound: true } : undefined);
           if (!first) a.child = sa; // a rekeyed CHILD_SA takes over routing references
+          a.children.set(sa.id, sa);
           // make-before-break (ike/ACTIONS.md): the old pair's DELETE / our held rekey answer may go now
           a.driver?.inform((session, now) => session.childSaInstalled(sa.id, now));
         });
         return;
       }
+      case 'installOutboundSa': {
+        const id = act.id;
+        this.enqueue(a, async () => {
+          await this.opts.platform.installOutboundSa?.(id);
+        });
+        return;
+      }
       case 'removeChildSa': {
         const id = act.id;
-        this.enqueue(a, () => this.opts.platform.removeChildSa(id));
+        this.enqueue(a, async () => {
+          await this.opts.platform.removeChildSa(id);
+          a.children.delete(id);
+        });
+        return;
+      }
+      case 'updateSaAddresses': {
+        const u = act;
+        this.enqueue(a, () => this.moveChildSas(a, u));
         return;
       }
       case 'assignConfig': {
@@ -577,7 +779,15 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       try {
         await op();
       } catch (e) {
-        void this.finish(a, { kind: 'failed', failure: { code: 'PLATFORM_ERROR', message: `${FailureCodes.PLATFORM_ERROR} (${errorText(e)})`, fields: { detail: errorText(e) } } });
+        const failure: IkeFailure = { code: 'PLATFORM_ERROR', message: `${FailureCodes.PLATFORM_ERROR} (${errorText(e)})`, fields: { detail: errorText(e) } };
+        if (a.everConnected && a.driver !== undefined) {
+          // A connection that was up is re-established (within the reconnect backoff) instead of ending in Error.
+          this.log({ level: 'warn', session: a.sessionId, component: 'platform', event: 'platform.failed_reconnecting', message: `${failure.message}; starting a new connection` });
+          a.attemptFailure = failure;
+          a.driver.abort('platform failure');
+          return;
+        }
+        void this.finish(a, { kind: 'failed', failure });
       }
     });
   }
@@ -672,6 +882,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       });
     }
     this.setState(state);
+    this.startWatcher(a);
     a.settle.resolve(state); // no-op after a reconnect: the connect request was answered the first time
   }
 
@@ -687,6 +898,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     a.ending = (async () => {
       if (a.timer !== undefined) clearTimeout(a.timer);
       if (a.poll !== undefined) clearInterval(a.poll);
+      this.stopWatcher(a);
       a.wake?.();
       const reason = end.kind === 'disconnect' ? end.reason : `${end.failure.code}: ${end.failure.message}`;
       if (end.kind === 'disconnect') {

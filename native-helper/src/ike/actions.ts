@@ -94,11 +94,27 @@ export type IkeAction =
   | { readonly kind: 'send'; readonly data: Uint8Array; readonly from: Endpoint; readonly to: Endpoint }
   /** Call `tick()` at or after this absolute time (ms, the injected clock); replaces any earlier request. */
   | { readonly kind: 'timer'; readonly at: number }
-  | { readonly kind: 'installChildSa'; readonly sa: ChildSaSpec }
+  /**
+   * Install a CHILD_SA pair. With `deferOutbound` (the gateway's rekey, we are
+   * its responder) install only the inbound SA now and keep sending on the
+   * old pair until `installOutboundSa` for this id (RFC 7296 §2.8: the
+   * initiator of a rekey may not have the new inbound SA before it has our
+   * response). A host that cannot split may install both at once.
+   */
+  | { readonly kind: 'installChildSa'; readonly sa: ChildSaSpec; readonly deferOutbound?: boolean }
+  /** Install the outbound half of CHILD_SA `id` held back by `deferOutbound`; from now on we send with it. */
+  | { readonly kind: 'installOutboundSa'; readonly id: number }
   | { readonly kind: 'removeChildSa'; readonly id: number }
   | { readonly kind: 'assignConfig'; readonly config: AssignedConfig }
   | { readonly kind: 'stage'; readonly stage: IkeStage }
   | { readonly kind: 'event'; readonly event: IkeEvent }
+  /**
+   * RFC 4555 §3.5: the gateway accepted our new address (MOBIKE). The host
+   * moves the listed CHILD_SAs' kernel SAs to `local`/`remote` (same SPIs,
+   * keys and sequence numbers) with `encap` (UDP encapsulation on the new
+   * path, or null), and re-routes what keeps the gateway outside the tunnel.
+   */
+  | { readonly kind: 'updateSaAddresses'; readonly childIds: readonly number[]; readonly local: Endpoint; readonly remote: Endpoint; readonly encap: { readonly localPort: number; readonly remotePort: number } | null }
   /** The session ended with an error; it sends nothing more. */
   | { readonly kind: 'failed'; readonly failure: IkeFailure }
   /** The session ended cleanly (our DELETE answered, or the gateway deleted the IKE SA). */

@@ -34,6 +34,10 @@ import { IkeSaInitTask } from './exchange/ike-sa-init.js';
 import { NONCE_LENGTH } from './exchange/ike-sa-init.js';
 import { DeleteIkeSaTask, LivenessTask, answerInformational, refuseRequest } from './exchange/informational.js';
 import { DeleteChildSaTask, RekeyChildSaTask, answerCreateChildSa } from './exchange/child-rekey.js';
+import { IKE_REKEY_RETRY_MS, RekeyIkeSaTask, answerIkeRekey, ikeRekeyTime, isIkeRekeyRequest, oursIsRedundant } from './exchange/ike-rekey.js';
+import type { RekeyedIkeSa } from './exchange/ike-rekey.js';
+import { RetiringIkeSa } from './exchange/retiring-ike-sa.js';
+import { UpdateSaAddressesTask, mobikeNegotiated } from './exchange/mobike.js';
 import { notifyPayload } from './exchange/payloads.js';
 import { DEFAULT_NATT_PORT, validateConfig } from './exchange/session-config.js';
 import type { IkeSessionConfig } from './exchange/session-config.js';
@@ -45,11 +49,20 @@ import type { MessageHeader, ReassemblyResult, UnprotectResult } from './protect
 export type { IkeSessionConfig, LocalAuth } from './exchange/session-config.js';
 export { DEFAULT_IKE_MTU, DEFAULT_RETRANSMIT } from './exchange/session-config.js';
 
-/** How long our answer to the gateway's CHILD_SA rekey waits for the host's install report (childSaInstalled) at most. */
-export const PEER_REKEY_HOLD_MS = 500;
+/**
+ * How long our answer to the gateway's CHILD_SA rekey waits for the host's
+ * install report (childSaInstalled) at most. The gateway switches to the new
+ * SA when it has our answer, so the answer must not overtake the install of
+ * our inbound SA (which took up to ~2 s in a loaded lab); below charon's
+ * first retransmission (4 s).
+ */
+export const PEER_REKEY_HOLD_MS = 3000;
 
 /** How long after a rekey of ours the predecessor is deleted if the host does not report the install earlier. */
 export const REKEY_DELETE_DELAY_MS = 2000;
+
+/** After the gateway's CHILD_SA rekey: switch outbound to the new SA at the latest this long after our answer, if the gateway's DELETE of the old pair never comes. */
+export const PEER_REKEY_OUTBOUND_GRACE_MS = 5000;
 
 export interface IkeSessionDeps {
   /** cryptographically strong random octets (node:crypto randomBytes in the daemon; a seeded generator in tests) */
@@ -92,8 +105,9 @@ interface Outstanding {
   readonly task: Task;
   readonly messageId: number;
   readonly datagrams: readonly Uint8Array[];
-  readonly from: Endpoint;
-  readonly to: Endpoint;
+  /** where retransmissions go: a MOBIKE move (updateAddresses) re-targets them */
+  from: Endpoint;
+  to: Endpoint;
   readonly firstSentAt: number;
   readonly maxTries: number;
   sends: number;
@@ -141,12 +155,24 @@ export class IkeSession {
    * switches to the new SA as soon as it has our response (make-before-break).
    */
   private heldResponse: { datagrams: readonly Uint8Array[]; from: Endpoint; to: Endpoint; successor: number; at: number } | undefined;
+  /**
+   * The gateway's CHILD_SA rekeys whose outbound SA is held back: it goes in
+   * when the gateway deletes `replaces` (then the gateway surely has the new
+   * inbound SA, RFC 7296 §2.8) or at `at` (lossless on both sides).
+   */
+  private readonly deferredOutbound: { childId: number; replaces: number; at: number }[] = [];
   /** RFC 4478: when to tell the host to reauthenticate (a new IKE SA), and whether we did */
   private reauth: { at: number; deadline: number; lifetimeS: number; signalled: boolean } | undefined;
   /** when we last heard from the gateway: an authenticated IKE message, or ESP the host reported (§2.4) */
   private lastHeard = 0;
   /** set when the gateway deleted our last CHILD_SA: we delete the IKE SA, then report this */
   private afterClose: IkeFailure | undefined;
+  /** RFC 7296 §2.18: we are the original initiator of the CURRENT IKE SA (not after the gateway rekeyed it) */
+  private originalInitiator = true;
+  /** when we rekey the IKE SA (config ikeRekeySeconds, with jitter) */
+  private ikeRekeyAt: number | undefined;
+  /** IKE SAs a rekey replaced, until they are deleted (exchange/retiring-ike-sa.ts) */
+  private readonly retiring: RetiringIkeSa[] = [];
 
   constructor(
     private readonly config: IkeSessionConfig,
@@ -234,6 +260,7 @@ export class IkeSession {
     return this.guard(now, () => {
       if (this.isTerminal()) return;
       this.retransmitDue(now);
+      this.retiringDue(now);
       if (this.st === 'established') this.scheduledWork(now);
     });
   }
@@ -251,6 +278,7 @@ export class IkeSession {
       this.heldResponse = undefined;
       for (const d of held.datagrams) this.ctx.pending.push({ kind: 'send', data: d, from: held.from, to: held.to });
     }
+    for (const d of this.deferredOutbound.filter((x) => now >= x.at)) this.switchOutbound(d.childId, 'the gateway did not delete the old CHILD_SA in time');
     for (let i = 0; i < this.pendingDeletes.length; ) {
       const d = this.pendingDeletes[i] as { childId: number; at: number };
       if (now >= d.at) {
@@ -260,6 +288,10 @@ export class IkeSession {
     }
     const dpd = this.dpdDue();
     if (dpd !== undefined && now >= dpd) this.queue.push(new LivenessTask(this.ctx, this.lastHeard));
+    if (this.ikeRekeyAt !== undefined && now >= this.ikeRekeyAt) {
+      this.ikeRekeyAt = undefined;
+      this.queue.push(new RekeyIkeSaTask(this.ctx));
+    }
     const r = this.reauth;
     if (r !== undefined && !r.signalled && now >= r.at) {
       r.signalled = true;
@@ -283,15 +315,107 @@ export class IkeSession {
   private nextDeadline(): number | undefined {
     const times: number[] = [];
     if (this.outstanding !== undefined) times.push(this.outstanding.nextAt);
+    for (const r of this.retiring) times.push(r.nextAt);
     if (this.st === 'established') {
       for (const c of this.ctx.children.values()) if (c.phase === 'installed' && c.rekeyAt !== undefined) times.push(c.rekeyAt);
       const dpd = this.dpdDue();
       if (dpd !== undefined) times.push(dpd);
       if (this.reauth !== undefined && !this.reauth.signalled) times.push(this.reauth.at);
+      if (this.ikeRekeyAt !== undefined) times.push(this.ikeRekeyAt);
       for (const d of this.pendingDeletes) times.push(d.at);
+      for (const d of this.deferredOutbound) times.push(d.at);
       if (this.heldResponse !== undefined) times.push(this.heldResponse.at);
     }
     return times.length === 0 ? undefined : Math.min(...times);
+  }
+
+  private retiringDue(now: number): void {
+    for (const r of this.retiring) r.due(now);
+    this.dropRetired();
+  }
+
+  private dropRetired(): void {
+    for (let i = this.retiring.length - 1; i >= 0; i--) if (this.retiring[i]?.done === true) this.retiring.splice(i, 1);
+  }
+
+  /**
+   * Makes `n` the current IKE SA (RFC 7296 §2.18): the CHILD_SAs move with
+   * it, Message IDs restart at 0, and the replaced one retires; we DELETE it
+   * when we initiated what replaced it, else the gateway does.
+   */
+  private adoptIkeSa(n: RekeyedIkeSa, deleteOld: boolean, why: string): void {
+    const ctx = this.ctx;
+    const keys = ctx.keys;
+    if (keys === undefined) return;
+    const old = new RetiringIkeSa(
+      ctx,
+      { spiI: ctx.spiI, spiR: ctx.spiR, keys, initiator: this.originalInitiator, nextMessageId: this.nextMessageId, peerNextMessageId: this.peerNextMessageId, ...(this.lastResponse === undefined ? {} : { lastResponse: this.lastResponse }) },
+      why,
+    );
+    const oldName = old.name;
+    ctx.spiI = n.spiI;
+    ctx.spiR = n.spiR;
+    ctx.keys = n.keys;
+    this.originalInitiator = n.weInitiated;
+    this.nextMessageId = 0;
+    this.peerNextMessageId = 0;
+    this.lastResponse = undefined;
+    this.requestFragmentHashes = undefined;
+    this.reassembler.clear();
+    this.retiring.push(old);
+    if (deleteOld) old.sendDelete();
+    // A rekey of ours still waiting in the queue would only replace the brand-new IKE SA again.
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i] instanceof RekeyIkeSaTask) this.queue.splice(i, 1);
+    const seconds = this.config.ikeRekeySeconds;
+    this.ikeRekeyAt = seconds !== undefined && seconds > 0 ? ikeRekeyTime(ctx, seconds) : undefined;
+    emit(ctx, 'info', 'ike_sa.rekeyed', `IKE SA ${oldName} replaced by ${hex(n.spiI)}_i ${hex(n.spiR)}_r (${why}); ${ctx.children.size} CHILD_SA(s) moved to it`, {
+      oldSpiI: oldName.slice(0, 16),
+      spiI: hex(n.spiI),
+      spiR: hex(n.spiR),
+      by: n.weInitiated ? 'us' : 'gateway',
+      ike: formatIkeSuite(n.keys.suite),
+    });
+  }
+
+  /** Our IKE SA rekey finished: adopt the new IKE SA, or sort out a collision (§2.8.2). */
+  private ikeRekeyDone(task: RekeyIkeSaTask): void {
+    const ours = task.result;
+    const theirs = task.collision;
+    if (ours === undefined) {
+      // Refused or broken: keep the current IKE SA and try again later (a collision's winner was adopted already if any).
+      if (theirs !== undefined) this.adoptIkeSa(theirs, false, 'the gateway rekeyed it');
+      else this.ikeRekeyAt = this.ctx.now + IKE_REKEY_RETRY_MS;
+      return;
+    }
+    if (theirs === undefined) {
+      this.adoptIkeSa(ours, true, 'our rekey');
+      return;
+    }
+    const redundant = oursIsRedundant(ours, theirs);
+    emit(this.ctx, 'info', 'ike_sa.rekey_collision', `the gateway rekeyed the IKE SA at the same time; ${redundant ? 'ours' : "the gateway's"} new IKE SA is redundant (lowest nonce, RFC 7296 §2.8.2)`, {
+      redundant: redundant ? 'ours' : 'gateway',
+    });
+    if (redundant) {
+      // The gateway's wins: it deletes the old IKE SA; we delete the redundant one we made.
+      this.adoptIkeSa(theirs, false, "the gateway's rekey won a collision");
+      const loser = new RetiringIkeSa(this.ctx, { spiI: ours.spiI, spiR: ours.spiR, keys: ours.keys, initiator: true, nextMessageId: 0, peerNextMessageId: 0 }, 'redundant after a rekey collision');
+      this.retiring.push(loser);
+      loser.sendDelete();
+    } else {
+      // Ours wins: we delete the old IKE SA; the gateway deletes its redundant one, which we keep answering until then.
+      const loser = new RetiringIkeSa(this.ctx, { spiI: theirs.spiI, spiR: theirs.spiR, keys: theirs.keys, initiator: false, nextMessageId: 0, peerNextMessageId: 0 }, 'redundant after a rekey collision');
+      this.adoptIkeSa(ours, true, 'our rekey won a collision');
+      this.retiring.push(loser);
+    }
+  }
+
+  /** Asks the host to install the held-back outbound SA of CHILD_SA `childId` (the gateway's rekey). */
+  private switchOutbound(childId: number, why: string): void {
+    const i = this.deferredOutbound.findIndex((d) => d.childId === childId);
+    if (i < 0) return;
+    const d = this.deferredOutbound.splice(i, 1)[0] as { replaces: number };
+    this.ctx.pending.push({ kind: 'installOutboundSa', id: childId });
+    emit(this.ctx, 'info', 'child_sa.outbound_switched', `sending on CHILD_SA ${childId} from now on (it replaces CHILD_SA ${d.replaces}): ${why}`, { child: childId, replaces: d.replaces });
   }
 
   private retransmitDue(now: number): void {
@@ -335,6 +459,43 @@ export class IkeSession {
       for (const d of this.pendingDeletes) if (d.successor === id) d.at = Math.min(d.at, now);
       if (this.heldResponse?.successor === id) this.heldResponse.at = Math.min(this.heldResponse.at, now);
       if (this.st === 'established') this.scheduledWork(now);
+    });
+  }
+
+  /** Both sides announced MOBIKE (RFC 4555 §3.3) and the IKE SA is up: updateAddresses() can move it. */
+  get mobike(): boolean {
+    return this.st === 'established' && mobikeNegotiated(this.ctx);
+  }
+
+  /**
+   * The host's outer address changed (RFC 4555 §3.5): move the IKE SA to
+   * `localAddress` on the NAT-T port with an UPDATE_SA_ADDRESSES exchange
+   * (exchange/mobike.ts). The host must already receive on the new address.
+   * On success an `updateSaAddresses` action follows; a refusal or no
+   * answer ends the session (`failed`), and the host starts a new IKE SA.
+   * Without MOBIKE this only logs `mobike.unavailable`.
+   */
+  updateAddresses(localAddress: string, now: number): IkeAction[] {
+    return this.guard(now, () => {
+      const ctx = this.ctx;
+      if (!this.mobike) {
+        emit(ctx, 'warn', 'mobike.unavailable', `cannot move the IKE SA to ${localAddress}: ${this.st !== 'established' ? `state ${this.st}` : ctx.config.mobike === true ? 'the gateway does not support MOBIKE' : 'MOBIKE is off in this profile'}`);
+        return;
+      }
+      const previous = { ...ctx.local };
+      const natt = this.config.nattPorts ?? { local: DEFAULT_NATT_PORT, remote: DEFAULT_NATT_PORT };
+      ctx.local = { address: localAddress, port: natt.local };
+      ctx.remote = { ...ctx.remote, port: natt.remote };
+      // The old path is gone: a request in flight retransmits on the new one (its answer comes there).
+      const o = this.outstanding;
+      if (o !== undefined) {
+        o.from = { ...ctx.local };
+        o.to = { ...ctx.remote };
+      }
+      // A newer move supersedes an update still waiting in the queue.
+      for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i] instanceof UpdateSaAddressesTask) this.queue.splice(i, 1);
+      this.queue.unshift(new UpdateSaAddressesTask(ctx, { ...ctx.local }, previous));
+      this.initiateNext();
     });
   }
 
@@ -401,6 +562,9 @@ export class IkeSession {
     if (this.isTerminal()) return;
     for (const id of [...this.ctx.children.keys()]) this.ctx.pending.push({ kind: 'removeChildSa', id });
     this.ctx.children.clear();
+    this.deferredOutbound.length = 0;
+    this.retiring.length = 0;
+    this.ikeRekeyAt = undefined;
     this.outstanding = undefined;
     this.queue.length = 0;
     this.reassembler.clear();
@@ -418,7 +582,7 @@ export class IkeSession {
   private header(exchange: number, messageId: number, response: boolean): MessageHeader {
     const ctx = this.ctx;
     // We are the original initiator: the I flag is set in everything we send (RFC 7296 §3.1).
-    return { spiI: ctx.spiI, spiR: exchange === ExchangeType.IKE_SA_INIT ? new Uint8Array(8) : ctx.spiR, version: IKE_VERSION, exchange, initiator: true, response, messageId };
+    return { spiI: ctx.spiI, spiR: exchange === ExchangeType.IKE_SA_INIT ? new Uint8Array(8) : ctx.spiR, version: IKE_VERSION, exchange, initiator: this.originalInitiator, response, messageId };
   }
 
   /** Protects inner payloads, fragmenting when the gateway supports it and the message is too big (RFC 7383 §2.5.1). */
@@ -553,6 +717,7 @@ export class IkeSession {
         emit(ctx, 'info', 'stage.timing', `IKE_AUTH completed in ${authMs} ms (connected in ${totalMs} ms)`, { stage: 'ike_auth', ms: authMs, totalMs }, 'ike_auth');
         this.transition('established');
         this.setStage('established');
+        if (this.config.ikeRekeySeconds !== undefined && this.config.ikeRekeySeconds > 0) this.ikeRekeyAt = ikeRekeyTime(ctx, this.config.ikeRekeySeconds);
         emit(ctx, 'info', 'ike_sa.established', `IKE SA ${hex(ctx.spiI)}_i ${hex(ctx.spiR)}_r established with ${ctx.remote.address} (${this.negotiated.ike ?? '?'})`, {
           ike: this.negotiated.ike,
           esp: this.negotiated.esp,
@@ -566,9 +731,32 @@ export class IkeSession {
           // The redundant SA of a collision carries no traffic yet: delete it now. The old one waits for its successor.
           if (r.result.redundant) this.queue.push(new DeleteChildSaTask(ctx, r.result.childId));
           else this.pendingDeletes.push({ childId: r.oldId, successor: r.result.childId, at: ctx.now + (this.config.rekeyDeleteDelayMs ?? REKEY_DELETE_DELAY_MS) });
+          // §2.8.1: we won a collision, so the gateway's new SA is the redundant one: never send on it.
+          const theirs = r.collision?.childId;
+          if (!r.result.redundant && theirs !== undefined) {
+            const i = this.deferredOutbound.findIndex((d) => d.childId === theirs);
+            if (i >= 0) this.deferredOutbound.splice(i, 1);
+          }
         }
         break;
       }
+      case 'mobike_update': {
+        const u = task instanceof UpdateSaAddressesTask ? task.result : undefined;
+        if (u !== undefined) {
+          // RFC 4555 §3.5: the gateway now uses the new addresses for every CHILD_SA of this IKE SA.
+          ctx.pending.push({
+            kind: 'updateSaAddresses',
+            childIds: [...ctx.children.keys()],
+            local: { ...u.local },
+            remote: { ...u.remote },
+            encap: u.encapsulation ? { localPort: u.local.port, remotePort: u.remote.port } : null,
+          });
+        }
+        break;
+      }
+      case 'ike_rekey':
+        if (task instanceof RekeyIkeSaTask) this.ikeRekeyDone(task);
+        break;
       case 'ike_delete': {
         const after = this.afterClose;
         this.terminate(after === undefined ? { kind: 'closed', reason: 'disconnected: the IKE SA was deleted' } : { kind: 'failed', failure: after });
@@ -615,9 +803,15 @@ export class IkeSession {
     }
     const msg = decoded.value;
     const h = msg.header;
+    const retired = this.retiring.find((r) => r.matches(h.spiI, h.spiR));
+    if (retired !== undefined && sameAddress(d.from.address, ctx.remote.address)) {
+      retired.handle(msg, d.data);
+      this.dropRetired();
+      return;
+    }
     if (!sameBytes(h.spiI, ctx.spiI)) return this.drop(`unknown initiator SPI ${hex(h.spiI)}`);
     // §3.1: the I flag marks the original initiator, which is us.
-    if (h.initiator) return this.drop('the Initiator flag is set in a message from the responder');
+    if (h.initiator === this.originalInitiator) return this.drop(`the Initiator flag is ${h.initiator ? 'set' : 'clear'} in a message from the gateway`);
     if (!sameAddress(d.from.address, ctx.remote.address)) return this.drop(`from ${d.from.address}, not the gateway`);
     if (h.response) this.handleResponse(msg, d);
     else this.handleRequest(msg, d);
@@ -742,6 +936,7 @@ export class IkeSession {
     let response: readonly Payload[];
     let outcome: ReturnType<typeof answerInformational> | undefined;
     let heldFor: number | undefined;
+    let ikeCreated: RekeyedIkeSa | undefined;
     if (inner === 'malformed') {
       const error = opened !== undefined && 'error' in opened ? opened.error : undefined;
       // §2.5 / §2.21.2: authenticated but unparsable: UNSUPPORTED_CRITICAL_PAYLOAD (with the type) or INVALID_SYNTAX.
@@ -757,10 +952,24 @@ export class IkeSession {
       if (h.exchange === ExchangeType.INFORMATIONAL) {
         outcome = answerInformational(ctx, inner);
         response = outcome.response;
+      } else if (h.exchange === ExchangeType.CREATE_CHILD_SA && this.st === 'established' && isIkeRekeyRequest(inner)) {
+        const mine = this.outstanding?.task;
+        if (mine !== undefined && !(mine instanceof RekeyIkeSaTask)) {
+          // charon does the same: no IKE SA rekey while another exchange of ours is in flight on it (§2.25).
+          emit(ctx, 'info', 'ike_sa.peer_rekey_deferred', `asked the gateway to retry its IKE SA rekey later: our ${exchangeName(mine.exchange)} is in flight`);
+          response = [notifyPayload(NotifyType.TEMPORARY_FAILURE)];
+        } else {
+          const answer = answerIkeRekey(ctx, inner);
+          response = answer.response;
+          ikeCreated = answer.created;
+        }
       } else if (h.exchange === ExchangeType.CREATE_CHILD_SA && this.st === 'established') {
         const answer = answerCreateChildSa(ctx, inner);
         response = answer.response;
         heldFor = answer.rekeyed?.newId;
+        if (answer.rekeyed !== undefined) {
+          this.deferredOutbound.push({ childId: answer.rekeyed.newId, replaces: answer.rekeyed.oldId, at: ctx.now + (this.config.peerRekeyOutboundGraceMs ?? PEER_REKEY_OUTBOUND_GRACE_MS) });
+        }
         const mine = this.outstanding?.task;
         // §2.8.1: the gateway rekeyed the CHILD_SA our own rekey is in flight for.
         if (answer.rekeyed !== undefined && mine instanceof RekeyChildSaTask && mine.oldId === answer.rekeyed.oldId) {
@@ -784,13 +993,27 @@ export class IkeSession {
     this.lastResponse = { messageId: h.messageId, datagrams, requestHashes: this.requestFragmentHashes.hashes };
     this.requestFragmentHashes = undefined;
     this.peerNextMessageId++;
+    if (ikeCreated !== undefined) {
+      // Our answer went out on the old IKE SA; from now on the new one is current (§2.18) unless
+      // our own rekey crosses it (§2.8.2: decided when our response arrives).
+      const mine = this.outstanding?.task;
+      if (mine instanceof RekeyIkeSaTask) mine.collision = ikeCreated;
+      else this.adoptIkeSa(ikeCreated, false, 'the gateway rekeyed it');
+      return;
+    }
     if (outcome === undefined) return;
     if (outcome.ikeDeleted) {
       if (this.st === 'deleting') this.terminate({ kind: 'closed', reason: 'the IKE SA was deleted (by both sides at once)' });
       else this.terminate({ kind: 'failed', failure: makeFailure('PEER_DELETED', `The gateway ${ctx.remote.address} closed the connection (it deleted the IKE SA).`) });
       return;
     }
-    for (const id of outcome.removedChildren) ctx.pending.push({ kind: 'removeChildSa', id });
+    for (const id of outcome.removedChildren) {
+      // Make-before-break (§2.8): the gateway deleting the old pair means it has the new inbound SA.
+      for (const d of this.deferredOutbound.filter((x) => x.replaces === id)) this.switchOutbound(d.childId, `the gateway deleted CHILD_SA ${id}`);
+      const gone = this.deferredOutbound.findIndex((x) => x.childId === id);
+      if (gone >= 0) this.deferredOutbound.splice(gone, 1);
+      ctx.pending.push({ kind: 'removeChildSa', id });
+    }
     if (outcome.removedChildren.length > 0 && ctx.children.size === 0 && this.st === 'established') {
       // A remote-access connection without a tunnel is of no use: close the IKE SA too.
       this.afterClose = makeFailure('PEER_DELETED', `The gateway ${ctx.remote.address} deleted the tunnel (CHILD_SA); the connection was closed.`);

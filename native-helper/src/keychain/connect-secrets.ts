@@ -44,7 +44,14 @@ export async function readConnectSecrets(store: SecretStore, profile: Profile, o
       break;
     }
     case 'certificate':
-    case 'eap-tls': {
+    case 'eap-tls':
+    case 'certificate-eap': {
+      if (auth.method === 'certificate-eap') {
+        // RFC 4739: the second round's EAP-MSCHAPv2 password, besides the identity below.
+        const password = await store.get(profile.id, 'eap-password');
+        if (password === null) missing.push('eap-password');
+        else secrets.eapPassword = password;
+      }
       const owner = auth.certificateRef;
       const keyPem = await store.get(owner, 'identity-key-pem');
       const certPem = await store.get(owner, 'identity-cert-pem');

@@ -43,6 +43,13 @@ export interface TunnelRouting {
   readonly exclude: readonly string[];
   /** route IPv6 into the tunnel at all (needs an IPv6 virtual IP) */
   readonly ipv6: boolean;
+  /**
+   * also keep the networks directly connected to the interface towards the
+   * gateway outside the tunnel (read at applyConfig; the profile's allowLan):
+   * without this a full tunnel would carry LAN traffic to the gateway even
+   * though the leak guard lets it out directly
+   */
+  readonly excludeLocalNetworks?: boolean;
 }
 
 /** DNS settings from the profile that replace the ones the gateway sent. */
@@ -76,6 +83,12 @@ export interface LeakGuardSpec {
   readonly ports?: { readonly ike: number; readonly natt: number };
   /** local networks (CIDR) that stay reachable outside the tunnel; empty = none */
   readonly allowLan: readonly string[];
+  /**
+   * also allow the networks directly connected to the interface that carries
+   * the route to the gateway (v4, v6, link-local), read when the guard goes on
+   * and bound to that interface; default false (the profile's `allowLan`)
+   */
+  readonly allowLocalNetworks?: boolean;
 }
 
 /** One SA's counters as the kernel reports them (bytes are inner/payload bytes). */
@@ -128,13 +141,35 @@ export interface SweepReport {
   readonly durationMs: number;
 }
 
+export interface InstallChildSaOptions {
+  /**
+   * Install only the inbound SA now (the gateway's CHILD_SA rekey, RFC 7296
+   * §2.8): traffic keeps leaving on the old pair until installOutboundSa.
+   * A backend may ignore it when the new pair cannot share the old one's
+   * policies (then both go in at once).
+   */
+  readonly deferOutbound?: boolean;
+}
+
 export interface PlatformBackend {
   /** short name for logs: "linux-xfrm", "windows-ras", "macos-nevpn" */
   readonly name: string;
   /** Installs both SAs of a CHILD_SA and the policies that steer its traffic (RFC 4301 §4.4). */
-  installChildSa(spec: ChildSaSpec): Promise<void>;
+  installChildSa(spec: ChildSaSpec, options?: InstallChildSaOptions): Promise<void>;
+  /**
+   * Installs the outbound SA held back by `deferOutbound`: from now on traffic
+   * leaves on it. Optional: a backend without it gets both SAs at once.
+   */
+  installOutboundSa?(id: number): Promise<void>;
   /** Removes a CHILD_SA's SAs (and its policies, unless a newer CHILD_SA with the same selectors uses them). */
   removeChildSa(id: number): Promise<void>;
+  /**
+   * MOBIKE (RFC 4555 §3.5): moves an installed CHILD_SA (same id, SPIs, keys)
+   * to `spec.local`/`spec.remote`/`spec.encap`, keeping its sequence numbers,
+   * and points its policies at the new addresses. Optional: a backend without
+   * it makes the daemon start a new IKE SA instead.
+   */
+  updateChildSaAddresses?(spec: ChildSaSpec): Promise<void>;
   /** Virtual IP, routes, DNS. Calling it again replaces the previous configuration. */
   applyConfig(p: ApplyConfigParams): Promise<void>;
   readCounters(): Promise<TrafficCounters>;

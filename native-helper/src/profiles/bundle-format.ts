@@ -99,7 +99,7 @@ export interface Bundle {
 
 export type ParseBundleResult = { ok: true; bundle: Bundle } | { ok: false; issues: ProfileIssue[] };
 
-const needsIdentity = (p: Profile): boolean => p.auth.method === 'certificate' || p.auth.method === 'eap-tls';
+const needsIdentity = (p: Profile): boolean => p.auth.method === 'certificate' || p.auth.method === 'eap-tls' || p.auth.method === 'certificate-eap';
 
 export function parseBundle(json: unknown): ParseBundleResult {
   const envelope = v.safeParse(BundleEnvelopeSchema, json);

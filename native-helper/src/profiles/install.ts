@@ -45,7 +45,7 @@ export interface InstalledSecrets {
 
 /** The identity's keychain owner: the profile's certificateRef (import sets it to the profile id). */
 const identityOwner = (profile: Profile): string | undefined =>
-  profile.auth.method === 'certificate' || profile.auth.method === 'eap-tls' ? profile.auth.certificateRef : undefined;
+  profile.auth.method === 'certificate' || profile.auth.method === 'eap-tls' || profile.auth.method === 'certificate-eap' ? profile.auth.certificateRef : undefined;
 
 interface PreparedSecret {
   readonly owner: string;
@@ -170,7 +170,7 @@ export async function installBundle(verified: VerifiedBundle, ctx: InstallContex
   const warnings = caInfo.flatMap((c) => c.warnings);
   const identityIds = new Set(bundle.identities.map((i) => i.profileId));
   const profiles: Profile[] = bundle.profiles.map((p) => {
-    const auth = identityIds.has(p.id.toLowerCase()) && (p.auth.method === 'certificate' || p.auth.method === 'eap-tls') ? { ...p.auth, certificateRef: p.id.toLowerCase() } : p.auth;
+    const auth = identityIds.has(p.id.toLowerCase()) && (p.auth.method === 'certificate' || p.auth.method === 'eap-tls' || p.auth.method === 'certificate-eap') ? { ...p.auth, certificateRef: p.id.toLowerCase() } : p.auth;
     return {
       ...p,
       auth,

@@ -12,7 +12,7 @@
  *          AuthPassword, SharedSecret, PayloadCertificateUUID,
  *          ServerCertificateCommonName, IKESecurityAssociationParameters,
  *          ChildSecurityAssociationParameters, EnablePFS, DeadPeerDetectionRate,
- *          DisableMOBIKE, MTU, IncludeAllNetworks}, DNS.{ServerAddresses,
+ *          DisableMOBIKE, MTU, IncludeAllNetworks, ExcludeLocalNetworks}, DNS.{ServerAddresses,
  *          SearchDomains, DomainName, SupplementalMatchDomains}, IPv4.OverridePrimary
  * Ignored: every other key, reported by path.
  */
@@ -34,7 +34,7 @@ const PAYLOAD_META = new Set(['PayloadType', 'PayloadVersion', 'PayloadIdentifie
 const IKEV2_MAPPED = new Set([
   'RemoteAddress', 'RemoteIdentifier', 'LocalIdentifier', 'AuthenticationMethod', 'ExtendedAuthEnabled', 'AuthName', 'AuthPassword', 'SharedSecret',
   'PayloadCertificateUUID', 'ServerCertificateCommonName', 'IKESecurityAssociationParameters', 'ChildSecurityAssociationParameters', 'EnablePFS',
-  'DeadPeerDetectionRate', 'DisableMOBIKE', 'MTU', 'IncludeAllNetworks',
+  'DeadPeerDetectionRate', 'DisableMOBIKE', 'MTU', 'IncludeAllNetworks', 'ExcludeLocalNetworks',
 ]);
 const SA_MAPPED = new Set(['EncryptionAlgorithm', 'IntegrityAlgorithm', 'DiffieHellmanGroup', 'LifeTimeInMinutes']);
 const DNS_MAPPED = new Set(['ServerAddresses', 'SearchDomains', 'DomainName', 'SupplementalMatchDomains', 'DNSProtocol']);
@@ -213,6 +213,8 @@ function mapVpnPayload(p: PlistDict, where: string, certs: CertPayloads, options
   const overridePrimary = ipv4 === undefined ? undefined : int(ipv4, 'OverridePrimary', `${where}.IPv4`);
   if (ipv4 !== undefined) ignoredKeys.push(...unmapped(ipv4, new Set(['OverridePrimary']), `${where}.IPv4`));
   const includeAll = int(ikev2, 'IncludeAllNetworks', w);
+  // Apple: ExcludeLocalNetworks (with IncludeAllNetworks) keeps the local network outside the tunnel.
+  const excludeLocal = int(ikev2, 'ExcludeLocalNetworks', w);
 
   const caCertificates = certs.roots.map(certificateToPem);
   const caInfo: CertificateInfo[] = certs.roots.map((c) => describeCertificate(c, options.now));
@@ -238,6 +240,7 @@ function mapVpnPayload(p: PlistDict, where: string, certs: CertPayloads, options
     },
     ...(int(ikev2, 'DisableMOBIKE', w) === undefined ? {} : { mobike: int(ikev2, 'DisableMOBIKE', w) !== 1 }),
     ...(includeAll === 1 ? { leakGuard: true } : {}),
+    ...(excludeLocal === undefined ? {} : { allowLan: excludeLocal === 1 }),
   };
   const parsed = parseProfile(candidate);
   if (!parsed.ok) throw new ImportError('INVALID', `${where} does not make a valid profile`, parsed.issues);

@@ -7,7 +7,7 @@
  * `ignoredKeys`. Export writes a Strait profile as .sswan, never with
  * secrets (no local.shared_secret, no local.p12).
  *
- * Mapped:   uuid, name, type (ikev2-eap, ikev2-cert, ikev2-eap-tls), remote.addr,
+ * Mapped:   uuid, name, type (ikev2-eap, ikev2-cert, ikev2-eap-tls, ikev2-cert-eap), remote.addr,
  *           remote.port, remote.id, remote.cert, local.id, local.eap_id,
  *           local.shared_secret (→ keychain), local.p12 (→ keychain),
  *           ike-proposal, esp-proposal, mtu, dns-servers,
@@ -15,7 +15,7 @@
  *           split-tunneling.block-ipv4, split-tunneling.block-ipv6
  * Ignored:  remote.certreq, remote.revocation.*, local.rsa-pss, apps,
  *           excluded-apps, nat-keepalive, ipv6-transport, proxy.*, any unknown key
- * Refused:  type ikev2-cert-eap (RFC 4739 two-round auth), ikev2-byod-eap (EAP-TNC)
+ * Refused:  type ikev2-byod-eap (EAP-TNC)
  */
 import type { X509Certificate } from 'node:crypto';
 
@@ -104,11 +104,14 @@ export function importSswan(bytes: Uint8Array, options: SswanImportOptions): Imp
       auth = { method: 'eap-tls', certificateRef: id ?? '', ...(eapId === undefined ? {} : { eapIdentity: eapId }), ...(localId === undefined ? {} : { localId }) };
       break;
     case 'ikev2-cert-eap':
-      throw new ImportError('UNSUPPORTED', 'type ikev2-cert-eap (certificate and then EAP, RFC 4739) is not supported by Strait profiles');
+      // RFC 4739: certificate, then EAP-MSCHAPv2 as local.eap_id
+      if (eapId === undefined) throw new ImportError('INVALID', 'local.eap_id (the EAP user name of the second round) is missing; Strait cannot ask for it later');
+      auth = { method: 'certificate-eap', certificateRef: id ?? '', eapIdentity: eapId, ...(localId === undefined ? {} : { localId }) };
+      break;
     case 'ikev2-byod-eap':
       throw new ImportError('UNSUPPORTED', 'type ikev2-byod-eap (EAP-TNC) is not supported by Strait');
     default:
-      throw new ImportError('INVALID', `type must be ikev2-eap, ikev2-cert or ikev2-eap-tls (found ${JSON.stringify(type ?? null)})`);
+      throw new ImportError('INVALID', `type must be ikev2-eap, ikev2-cert, ikev2-eap-tls or ikev2-cert-eap (found ${JSON.stringify(type ?? null)})`);
   }
 
   const caCertificates: string[] = [];
@@ -199,6 +202,9 @@ export function exportSswan(profile: Profile): { text: string; dropped: string[]
     case 'eap-tls':
       type = 'ikev2-eap-tls';
       break;
+    case 'certificate-eap':
+      type = 'ikev2-cert-eap';
+      break;
     case 'psk':
       throw new ExportError('.sswan has no pre-shared-key profile type; export this profile in the Strait format instead');
   }
@@ -213,7 +219,7 @@ export function exportSswan(profile: Profile): { text: string; dropped: string[]
   if (otherCas.length > 0) dropped.push(`trust.caCertificates: .sswan holds one certificate; ${otherCas.length} more not exported`);
   const local: JsonObject = {};
   if (profile.auth.localId !== undefined) local['id'] = profile.auth.localId;
-  const eapIdentity = profile.auth.method === 'eap-mschapv2' || profile.auth.method === 'eap-tls' ? profile.auth.eapIdentity : undefined;
+  const eapIdentity = profile.auth.method === 'eap-mschapv2' || profile.auth.method === 'eap-tls' || profile.auth.method === 'certificate-eap' ? profile.auth.eapIdentity : undefined;
   if (eapIdentity !== undefined) local['eap_id'] = eapIdentity;
 
   const doc: JsonObject = { uuid: profile.id, name: profile.name, type, remote };

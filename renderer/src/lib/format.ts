@@ -48,6 +48,8 @@ const ADVICE: Readonly<Record<string, string>> = {
   EAP_PASSWORD_WRONG: 'Check your user name and password and try again. Passwords are case-sensitive; check Caps Lock.',
   EAP_ACCOUNT_REJECTED: 'Your password was right, but your account may not use the VPN right now. Ask IT to check your account.',
   EAP_METHOD_REFUSED: 'The gateway expects a different way of signing in. IT needs to update the profile.',
+  EAP_CLIENT_CERT_REJECTED: 'The gateway did not accept your certificate. It may have expired or been revoked: ask IT for a new one.',
+  EAP_TLS_FAILED: 'The secure sign-in with the gateway failed. Try again; if it keeps failing, send the logs to IT.',
   AUTH_FAILED: 'Your credentials were not accepted. Check your password or certificate, or ask IT.',
   PSK_MISMATCH: 'The shared key or your identity does not match what the gateway expects. Ask IT for the current settings.',
   CERT_UNTRUSTED: "The gateway's certificate is not from a CA this profile trusts. Do not continue on an untrusted network; ask IT.",
@@ -72,6 +74,7 @@ export const AUTH_LABELS: Readonly<Record<string, string>> = {
   'eap-mschapv2': 'User name and password',
   certificate: 'Certificate',
   'eap-tls': 'Certificate (EAP-TLS)',
+  'certificate-eap': 'Certificate, then user name and password',
   psk: 'Pre-shared key',
 };
 

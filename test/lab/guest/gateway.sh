@@ -2,6 +2,8 @@
 # The strongSwan gateway (Debian's charon + swanctl) in netns gw, inside UML.
 #
 #   gateway.sh start    start charon, wait for its vici socket, load all config
+#   gateway.sh start F  the same with strongswan.conf F (settings charon reads only
+#                       at start, e.g. cookie_threshold for one ike-interop case)
 #   gateway.sh stop     stop charon (its filelog is flushed per line anyway)
 #   gateway.sh reload   swanctl --load-all again (after editing the config)
 #
@@ -23,7 +25,7 @@ start() {
   mkdir -p "$RUN" && rm -f "$RUN"/*
   # shellcheck disable=SC2016 # expanded by the inner shell
   ip netns exec "$TOPO_NETNS_GW" sh -c 'mount --bind "$1" /run && exec env STRONGSWAN_CONF="$2" /usr/lib/ipsec/charon' \
-    sh "$RUN" "$LAB_GW_CONF" >> "$LAB_LOG_DIR/charon-gw.stdout" 2>&1 &
+    sh "$RUN" "${1:-$LAB_GW_CONF}" >> "$LAB_LOG_DIR/charon-gw.stdout" 2>&1 &
   i=0
   while [ ! -S "$RUN/charon.vici" ]; do
     i=$((i + 1)); [ $i -gt 200 ] && { echo "gateway: no vici socket after 20 s (see $LAB_LOG_DIR/charon-gw.stdout)"; return 1; }
@@ -43,7 +45,7 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) start "${2:-}" ;;
   stop) stop ;;
   reload) swanctl_gw --load-all --noprompt ;;
   *) echo "usage: gateway.sh start|stop|reload" >&2; exit 2 ;;

@@ -120,12 +120,33 @@ stage gateway
 # ---------------------------------------------------------------- suites
 # One Node process for all suites: Node needs seconds to start under UML.
 stage runner
-ip netns exec "$TOPO_NETNS_CLIENT" "$LAB_NODE" \
-  --test-reporter="$GUEST/reporter.mjs" --test-reporter-destination=stdout \
-  "$GUEST/run-suites.mjs" < /dev/null
-rc=$?
+if [ "${LAB_SKIP_SUITES:-0}" = 1 ]; then   # run-lab.mjs --e2e-only: the desktop e2e stage alone
+  say "suites skipped (--e2e-only)"; rc=0
+else
+  ip netns exec "$TOPO_NETNS_CLIENT" "$LAB_NODE" \
+    --test-reporter="$GUEST/reporter.mjs" --test-reporter-destination=stdout \
+    "$GUEST/run-suites.mjs" < /dev/null
+  rc=$?
+fi
 stage suites-done
 say "runner exit $rc"
+
+# ---------------------------------------------------------------- desktop e2e (run-lab.mjs --e2e)
+# The host's Chromium + desktop handler module drive a real straitd here,
+# against the gateway above, through eth0 (a TAP device in a host netns):
+# eth0 goes into its own netns so it never touches the lab's routing.
+if [ "${LAB_E2E:-0}" = 1 ]; then
+  stage e2e
+  if ! why=$({ ip netns add "$LAB_E2E_NETNS" && ip link set eth0 netns "$LAB_E2E_NETNS" &&
+      ip -n "$LAB_E2E_NETNS" link set lo up &&
+      ip -n "$LAB_E2E_NETNS" addr add "$LAB_E2E_GUEST_IP/24" dev eth0 &&
+      ip -n "$LAB_E2E_NETNS" link set eth0 up; } 2>&1); then
+    lab_fail "e2e link (guest eth0)" "$why"
+  elif ! ip netns exec "$TOPO_NETNS_CLIENT" "$LAB_NODE" "$GUEST/e2e-serve.mjs" < /dev/null; then
+    lab_fail "e2e stage" "straitd or the relay for the host's desktop e2e failed (console above)"
+  fi
+  stage e2e-done
+fi
 
 sh "$GUEST/gateway.sh" stop
 dmesg > "$LAB_LOG_DIR/dmesg.txt" 2>/dev/null

@@ -7,11 +7,13 @@ import { join } from 'node:path';
 /**
  * charon's plugin list, independent of /etc/strongswan.d. `kdf` is required
  * (else IKE_AUTH fails with "KDF_PRF not supported"); md4/des for
- * EAP-MSCHAPv2 come from the openssl plugin's legacy provider.
+ * EAP-MSCHAPv2 come from the openssl plugin's legacy provider. eap-tls
+ * (libcharon-extra-plugins) runs strongSwan's own TLS stack (libtls), TLS 1.2
+ * by default (version_max); its TLS 1.3 MSK did not match RFC 9190 in this lab.
  */
 const CHARON_PLUGINS =
   'random nonce aes sha1 sha2 hmac gcm chapoly pem pkcs1 pkcs8 x509 revocation constraints pubkey openssl kdf gmp curve25519 ' +
-  'kernel-netlink socket-default vici attr eap-identity eap-mschapv2 md5';
+  'kernel-netlink socket-default vici attr eap-identity eap-mschapv2 eap-tls md5';
 const SWANCTL_PLUGINS = 'pem pkcs1 pkcs8 x509 revocation constraints pubkey openssl random';
 
 /** charon's strongswan.conf for the gateway role. */
@@ -69,14 +71,15 @@ export function gatewaySwanctlConf(layout, topo) {
       c.localAuth === 'psk'
         ? `auth = psk\n      id = ${gw.id}`
         : `auth = pubkey\n      certs = ${certOf[c.gateway]}\n      id = ${gw.id}`;
-    let remote = `auth = ${c.remoteAuth}\n      id = ${c.remoteId}`;
+    // A DN identity has commas and spaces: quoted, as swanctl.conf examples do.
+    let remote = `auth = ${c.remoteAuth}\n      id = ${c.remoteId.includes(',') ? JSON.stringify(c.remoteId) : c.remoteId}`;
     if (c.ca) remote += `\n      cacerts = ${caOf[c.ca]}`;
     if (c.remoteAuth.startsWith('eap')) remote += '\n      eap_id = %any';
     return `  ${name} {
     version = 2
     local_addrs = ${list(addrs)}
     pools = ${topo.pool.name4}, ${topo.pool.name6}
-    proposals = ${list(topo.proposals[c.ike])}${c.localAuth === 'pubkey' ? '\n    send_cert = always' : ''}${c.reauthS ? `\n    reauth_time = ${c.reauthS}s` : ''}
+    proposals = ${list(topo.proposals[c.ike])}${c.localAuth === 'pubkey' ? '\n    send_cert = always' : ''}${c.reauthS ? `\n    reauth_time = ${c.reauthS}s` : ''}${c.ikeRekeyS ? `\n    rekey_time = ${c.ikeRekeyS}s` : ''}${c.mobike === false ? '\n    mobike = no' : ''}
     local {
       ${local}
     }
@@ -93,6 +96,66 @@ export function gatewaySwanctlConf(layout, topo) {
   }`;
   });
   const p = topo.pool;
+  // An account the gateway refuses although its password is right: dave's EAP-MSCHAPv2 succeeds,
+  // then the \`groups\` constraint (nothing here can prove membership) fails and charon answers
+  // AUTHENTICATION_FAILED. On the RSA gateway address, where no other config accepts EAP, so
+  // charon finds no alternative config to switch to.
+  const refused = `  rw-eap-refused {
+    version = 2
+    local_addrs = ${topo.gateways.rsa.address}
+    pools = ${p.name4}, ${p.name6}
+    proposals = ${list(topo.proposals.mainIke)}
+    send_cert = always
+    local {
+      auth = pubkey
+      certs = rsa-gw.crt
+      id = ${topo.gateways.rsa.id}
+    }
+    remote {
+      auth = eap-mschapv2
+      id = ${topo.identities.dave.ikeId}
+      eap_id = %any
+      groups = vpn-users-nobody-is-in
+    }
+    children {
+      ${topo.childName} {
+        local_ts = ${list(topo.localTs)}
+        mode = tunnel
+        esp_proposals = ${list(topo.proposals.mainEsp)}
+      }
+    }
+  }`;
+  // RFC 4739 certificate then EAP (strongSwan's ikev2-cert-eap): bob's certificate (RSA CA) in the first
+  // round, then EAP-MSCHAPv2 as carol in the second. Bob's e-mail as IDi selects it on the main address
+  // (rw-ecdsa's %any ranks below an exact identity; bob's plain certificate case runs against the RSA address).
+  const certEap = `  rw-cert-eap {
+    version = 2
+    local_addrs = ${topo.gateways.main.address}
+    pools = ${p.name4}, ${p.name6}
+    proposals = ${list(topo.proposals.mainIke)}
+    send_cert = always
+    local {
+      auth = pubkey
+      certs = ecdsa-gw.crt
+      id = ${topo.gateways.main.id}
+    }
+    remote-1 {
+      auth = pubkey
+      id = ${topo.identities.bob.email}
+      cacerts = rsa-ca.crt
+    }
+    remote-2 {
+      auth = eap-mschapv2
+      eap_id = %any
+    }
+    children {
+      ${topo.childName} {
+        local_ts = ${list(topo.localTs)}
+        mode = tunnel
+        esp_proposals = ${list(topo.proposals.mainEsp)}
+      }
+    }
+  }`;
   return `# Generated for one lab run from test/lab/support/topology.json.
 # charon picks the IKE config by the local address a client talks to
 # (${topo.gateways.main.address} / ${topo.gateways.rsa.address} / ${topo.gateways.ecp384.address}), then the peer config by identities.
@@ -100,6 +163,8 @@ export function gatewaySwanctlConf(layout, topo) {
 # so a full-tunnel request (0.0.0.0/0) gets ${topo.localTs[0]} back.
 connections {
 ${conns.join('\n')}
+${refused}
+${certEap}
 }
 pools {
   ${p.name4} {
@@ -128,10 +193,16 @@ export function gatewaySecretsConf(layout, topo) {
     id-ecp384 = ${g.ecp384.id}
     id-client = ${id.pskClient}
     id-rekey = ${id.rekeyClient}
+    id-ikerekey = ${id.ikeRekeyClient}
+    id-roam = ${id.roamClient}
     secret = "${psk}"
   }
   eap-carol {
     id = ${id.carol.eapId}
+    secret = "${eap}"
+  }
+  eap-dave {
+    id = ${id.dave.eapId}
     secret = "${eap}"
   }
 }

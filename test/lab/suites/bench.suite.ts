@@ -122,7 +122,12 @@ if (labState().mode === 'bench') {
       let vici: ViciSession | undefined;
       let d: Straitd | undefined;
       let client: StraitClient | undefined;
-      const { profile, secrets } = labProfile({ auth: 'psk', tunnel: 'split', ike: [IKE_PROPOSAL], esp: [ESP_PROPOSAL], name: 'bench psk' });
+      const lab = labProfile({ auth: 'psk', tunnel: 'split', ike: [IKE_PROPOSAL], esp: [ESP_PROPOSAL], name: 'bench psk' });
+      // Same features as the anchor: strongSwan's client installs no leak guard (no firewall
+      // rules at all), so the measured Strait profile turns its guard off, and says so.
+      const profile = { ...lab.profile, leakGuard: false };
+      const secrets = lab.secrets;
+      log('Strait profile: leakGuard=false (strongSwan\'s client adds no leak guard; same features on both sides)');
       try {
         sw = await startStrongswanClient({ name: 'sw-bench', ports: SW_PORTS });
         vici = await ViciSession.open(sw.viciUri);

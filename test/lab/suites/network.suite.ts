@@ -330,6 +330,70 @@ describe('network: NAT-T, leak guard, loss, fragmentation', () => {
     }
   });
 
+  // -------------------------------------------------------------- leak guard: allow local LAN
+
+  it('leak guard with allowLocalNetworks: hosts on the client\'s link (v4, v6, link-local) answer only with it; an internet host never outside the tunnel; the tunnel still passes', async () => {
+    // "Internet host": an address on the gateway's loopback that the client reaches through its
+    // default route (TEST-NET-2, RFC 5737), outside the tunnel's 10.10.0.0/24 selectors.
+    const internet = '198.51.100.7';
+    // "LAN hosts" on the client's link (cl0, 192.0.2.0/24, 2001:db8:2::/64): the gateway's other
+    // addresses. The guard's gateway is only the IPv4 address we use for IKE.
+    const linkV4 = GATEWAYS.rsa.address;
+    const linkV6 = GW.outside6;
+    const lap = stopwatch('allow-lan');
+    await inNs(GW.netns, ['ip', 'address', 'add', `${internet}/32`, 'dev', 'lo']);
+    const b = backend('allow-lan');
+    try {
+      const ll = JSON.parse(await inNs(GW.netns, ['ip', '-j', '-6', 'address', 'show', 'dev', GW.outsideIface, 'scope', 'link'])) as Array<{ addr_info?: Array<{ local?: string }> }>;
+      const gwLinkLocal = ll[0]?.addr_info?.find((a) => a.local !== undefined)?.local;
+      assert.ok(gwLinkLocal !== undefined, 'the gateway has a link-local address on its client-side link');
+      const linkLocal = `${gwLinkLocal}%${CLIENT.iface}`;
+      const answers = async (dest: string, expect: boolean): Promise<number> => (await ping('client', dest, { count: expect ? 2 : 1, waitS: 1 })).received;
+      const probe = async (): Promise<{ linkV4: number; linkV6: number; linkLocal: number; internet: number }> => ({
+        linkV4: await answers(linkV4, true),
+        linkV6: await answers(linkV6, true),
+        linkLocal: await answers(linkLocal, true),
+        internet: await answers(internet, false),
+      });
+      // Baseline, no guard: every probe can succeed (so a 0 below is the guard's doing).
+      const open = await probe();
+      lap('baseline');
+      for (const [k, n] of Object.entries(open)) assert.ok(n > 0, `baseline ${k}: ${JSON.stringify(open)}`);
+
+      await b.enableLeakGuard({ gateways: [GATEWAYS.main.address], allowLan: [] });
+      const strict = await probe();
+      lap('strict');
+      assert.deepEqual(strict, { linkV4: 0, linkV6: 0, linkLocal: 0, internet: 0 }, 'without allowLocalNetworks nothing outside the tunnel answers');
+
+      await b.enableLeakGuard({ gateways: [GATEWAYS.main.address], allowLan: [], allowLocalNetworks: true });
+      const saved4 = await inNs('client', ['iptables-legacy-save', '-t', 'filter']);
+      const saved6 = await inNs('client', ['ip6tables-legacy-save', '-t', 'filter']);
+      assert.match(saved4, new RegExp(`-A STRAIT-GUARD-OUT -d 192\\.0\\.2\\.0/24 -o ${CLIENT.iface} -j ACCEPT`), saved4);
+      assert.match(saved6, /-A STRAIT-GUARD-OUT -d 2001:db8:2::\/64 -o cl0 -j ACCEPT/, saved6);
+      assert.match(saved6, /-A STRAIT-GUARD-OUT -d fe80::\/64 -o cl0 -j ACCEPT/, saved6);
+      const lan = await probe();
+      lap('allow-lan');
+      assert.ok(lan.linkV4 > 0 && lan.linkV6 > 0 && lan.linkLocal > 0, `with allowLocalNetworks the link's hosts answer: ${JSON.stringify(lan)}`);
+      assert.equal(lan.internet, 0, 'an internet host answered outside the tunnel');
+
+      // The tunnel passes with the LAN exception on, and the internet host stays shut.
+      const t = up(await connect(psk(), b));
+      lap('connect');
+      try {
+        const inTunnel = await ping('client', LAN.ipv4, { count: 3 });
+        assert.equal(inTunnel.received, 3, inTunnel.output);
+        assert.equal(await answers(internet, false), 0, 'an internet host answered outside the tunnel while connected');
+      } finally {
+        await down(t, b);
+      }
+      lap('end');
+      record('allowLan', { baseline: open, strict, allowLan: lan });
+    } finally {
+      await b.disableLeakGuard();
+      await inNs(GW.netns, ['ip', 'address', 'del', `${internet}/32`, 'dev', 'lo'], false);
+    }
+  });
+
   // -------------------------------------------------------------- lossy link
 
   it('30% of UDP lost both ways: connects still succeed by retransmission', async () => {

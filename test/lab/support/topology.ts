@@ -72,8 +72,15 @@ export const LAB_TOPOLOGY = {
     alice: { email: 'alice@lab.example', dn: 'C=XX, O=VPN Lab, OU=Users, CN=alice@lab.example' },
     bob: { email: 'bob@lab.example', dn: 'C=XX, O=VPN Lab, OU=Users, CN=bob@lab.example' },
     carol: { eapId: 'carol', ikeId: 'carol@lab.example' },
+    // an EAP user with a valid password whose account the gateway refuses (rw-eap-refused: a
+    // `groups` constraint nobody meets), for the "account refused" case of ike-interop
+    dave: { eapId: 'dave', ikeId: 'dave@lab.example' },
     // a PSK client of its own, so that rw-rekey (short CHILD_SA lifetime) is chosen by identity
     rekeyClient: 'rekey-client@lab.example',
+    // a PSK client of its own, so that rw-ikerekey (short IKE SA rekey time) is chosen by identity
+    ikeRekeyClient: 'ikerekey-client@lab.example',
+    // a PSK client of its own, so that rw-nomobike (the gateway without MOBIKE) is chosen by identity (roaming suite)
+    roamClient: 'roam-client@lab.example',
   },
   // Subject DNs of the generated CAs. The "evil" CA deliberately looks like the
   // real ECDSA CA; the gateway does not trust it (negative tests).
@@ -107,6 +114,13 @@ export const LAB_TOPOLOGY = {
     'rw-ecp384': { gateway: 'ecp384', localAuth: 'psk', remoteAuth: 'psk', remoteId: 'psk-client@lab.example', ike: 'ecp384Ike', esp: 'ecp384Esp' },
     // The gateway rekeys this connection's CHILD_SA every childRekeyS seconds (ike-lifecycle suite).
     'rw-rekey': { gateway: 'main', localAuth: 'psk', remoteAuth: 'psk', remoteId: 'rekey-client@lab.example', ike: 'mainIke', esp: 'mainEsp', childRekeyS: 8, childLifeS: 30, reauthS: 120 },
+    // The gateway rekeys this connection's IKE SA every ikeRekeyS seconds (ike-lifecycle suite, RFC 7296 §2.18).
+    'rw-ikerekey': { gateway: 'main', localAuth: 'psk', remoteAuth: 'psk', remoteId: 'ikerekey-client@lab.example', ike: 'mainIke', esp: 'mainEsp', ikeRekeyS: 10 },
+    // The gateway does not take part in MOBIKE (charon `mobike = no`): a roaming client must reconnect (roaming suite).
+    'rw-nomobike': { gateway: 'main', localAuth: 'psk', remoteAuth: 'psk', remoteId: 'roam-client@lab.example', ike: 'mainIke', esp: 'mainEsp', mobike: false },
+    // EAP-TLS (RFC 5216) after the gateway's certificate: matched by the client's DN as IDi (the ECDSA case uses its e-mail),
+    // the EAP identity is its e-mail, which charon's eap-tls requires in the client certificate (ike-interop suite).
+    'rw-eap-tls': { gateway: 'main', localAuth: 'pubkey', remoteAuth: 'eap-tls', remoteId: 'C=XX, O=VPN Lab, OU=Users, CN=alice@lab.example', ike: 'mainIke', esp: 'mainEsp' },
   },
   // Every gateway connection has one CHILD_SA config of this name, protecting localTs.
   childName: 'lan',

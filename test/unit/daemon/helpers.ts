@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 
 import { parseProfile, type Profile } from '../../../native-helper/src/api/profile.js';
 import type { ChildSaSpec, Endpoint } from '../../../native-helper/src/ike/actions.js';
-import type { ApplyConfigParams, LeakGuardSpec, PlatformBackend, SweepReport, TeardownReport, TrafficCounters } from '../../../native-helper/src/platform/backend.js';
+import type { ApplyConfigParams, InstallChildSaOptions, LeakGuardSpec, PlatformBackend, SweepReport, TeardownReport, TrafficCounters } from '../../../native-helper/src/platform/backend.js';
 import { PlatformError } from '../../../native-helper/src/platform/backend.js';
 import { TestResponder, seededRandom, type ResponderConfig } from '../../support/test-responder.js';
 import { responderConfig } from '../ike/session/harness.js';
@@ -98,7 +98,8 @@ export function testProfile(gatewayPort: number, over: Record<string, unknown> =
 }
 
 export type PlatformCall =
-  | { readonly op: 'installChildSa'; readonly spec: ChildSaSpec }
+  | { readonly op: 'installChildSa'; readonly spec: ChildSaSpec; readonly deferOutbound?: boolean }
+  | { readonly op: 'installOutboundSa'; readonly id: number }
   | { readonly op: 'removeChildSa'; readonly id: number }
   | { readonly op: 'applyConfig'; readonly params: ApplyConfigParams }
   | { readonly op: 'readCounters' }
@@ -116,11 +117,15 @@ export class RecordingPlatform implements PlatformBackend {
   failOn: 'installChildSa' | 'applyConfig' | undefined;
   private live = new Set<number>();
 
-  async installChildSa(spec: ChildSaSpec): Promise<void> {
-    this.calls.push({ op: 'installChildSa', spec });
+  async installChildSa(spec: ChildSaSpec, options?: InstallChildSaOptions): Promise<void> {
+    this.calls.push({ op: 'installChildSa', spec, ...(options?.deferOutbound === true ? { deferOutbound: true } : {}) });
     await Promise.resolve();
     if (this.failOn === 'installChildSa') throw new PlatformError('command-failed', 'installChildSa', 'RTNETLINK answers: Function not implemented (recorded failure)');
     this.live.add(spec.id);
+  }
+  async installOutboundSa(id: number): Promise<void> {
+    this.calls.push({ op: 'installOutboundSa', id });
+    await Promise.resolve();
   }
   async removeChildSa(id: number): Promise<void> {
     this.calls.push({ op: 'removeChildSa', id });

@@ -135,6 +135,35 @@ describe('supervisor (recording platform: host kernel has no ESP)', () => {
     assert.deepEqual(r.states.slice(-2).map((s) => s.state), ['disconnecting', 'disconnected']);
   });
 
+  it("the gateway's CHILD_SA rekey: inbound first, outbound on its DELETE of the old pair, then the old pair goes (make-before-break, ike/ACTIONS.md)", async () => {
+    const r = await rig();
+    await r.supervisor.connect(testProfile(r.gw.port), { psk: TEST_PSK });
+    const gwChild = r.gw.responder.children[0];
+    assert.ok(gwChild !== undefined);
+    const to = { address: '127.0.0.1', port: r.ikePort };
+    r.gw.push(r.gw.responder.rekeyRequest(gwChild), to);
+    const until = async (ok: () => boolean, what: string): Promise<void> => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.ok(ok(), what);
+    };
+    await until(() => r.gw.responder.lastPeerResponse !== undefined, 'our answer to the rekey arrived');
+    const gwNew = r.gw.responder.completePeerRekey();
+    assert.ok(gwNew, 'the gateway has the new CHILD_SA');
+    const installs = r.platform.calls.filter((c) => c.op === 'installChildSa');
+    assert.equal(installs.length, 2);
+    const second = installs[1];
+    assert.ok(second?.op === 'installChildSa' && second.deferOutbound === true, 'the new pair went in with its outbound SA held back');
+    assert.ok(!r.platform.ops().includes('installOutboundSa'), 'no switch before the DELETE');
+    const spi = new Uint8Array(4);
+    new DataView(spi.buffer).setUint32(0, gwChild.responderSpi);
+    r.gw.push(r.gw.responder.request([{ type: PayloadType.DELETE, protocol: ProtocolId.ESP, spis: [spi] }]), to);
+    await until(() => r.platform.ops().includes('removeChildSa'), 'the old pair was removed');
+    const tail = r.platform.calls.filter((c) => c.op === 'installOutboundSa' || c.op === 'removeChildSa');
+    assert.deepEqual(tail, [{ op: 'installOutboundSa', id: second.spec.id }, { op: 'removeChildSa', id: installs[0]?.op === 'installChildSa' ? installs[0].spec.id : -1 }]);
+    assert.equal(r.supervisor.state.state, 'connected');
+    await r.supervisor.disconnect('test');
+  });
+
   it('the gateway deleting the IKE SA while connected, reconnect off: Error PEER_DELETED, teardown, leak guard off', async () => {
     const r = await rig({ reconnect: { maxAttempts: 0 } });
     await r.supervisor.connect(testProfile(r.gw.port), { psk: TEST_PSK });
@@ -348,6 +377,18 @@ describe('supervisor stays connected (recording platform: host kernel has no ESP
     const ops = r.platform.ops().filter((o) => o !== 'readCounters');
     assert.deepEqual(ops.slice(-2), ['teardown', 'disableLeakGuard']);
     assert.equal(ops.filter((o) => o === 'disableLeakGuard').length, 1);
+  });
+
+  it('allowLan: the guard is asked to let the local networks through, and the tunnel to keep them out', async () => {
+    const r = await rig();
+    await r.supervisor.connect(testProfile(r.gw.port, { leakGuard: true, allowLan: true }), { psk: TEST_PSK });
+    await r.supervisor.disconnect('user');
+    const guard = r.platform.calls.find((c) => c.op === 'enableLeakGuard');
+    assert.ok(guard?.op === 'enableLeakGuard');
+    assert.deepEqual(guard.spec, { gateways: ['127.0.0.1'], ports: { ike: r.gw.port, natt: 4500 }, allowLan: [], allowLocalNetworks: true });
+    const applied = r.platform.calls.find((c) => c.op === 'applyConfig');
+    assert.ok(applied?.op === 'applyConfig');
+    assert.equal(applied.params.tunnel.excludeLocalNetworks, true);
   });
 
   it('a profile with leakGuard off never touches the guard; a failed first connect never enables it', async () => {

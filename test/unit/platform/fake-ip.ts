@@ -20,6 +20,9 @@ export interface FakeState {
   readonly line: string;
   bytes: number;
   packets: number;
+  /** the kernel's anti-replay context (`ip -s` prints it); tests set oseq to play traffic */
+  seq?: number;
+  oseq?: number;
 }
 
 export interface FakePolicy {
@@ -308,6 +311,7 @@ export class FakeIp {
           `src ${s.src} dst ${s.dst}`,
           `\tproto esp spi 0x${s.spi.toString(16).padStart(8, '0')}(${s.spi}) reqid ${s.reqid}(0x${s.reqid.toString(16).padStart(8, '0')}) mode tunnel`,
           '\treplay-window 0 seq 0x00000000 flag af-unspec (0x00100000)',
+          `\tanti-replay context: seq 0x${(s.seq ?? 0).toString(16)}, oseq 0x${(s.oseq ?? 0).toString(16)}, bitmap 0x00000000`,
           '\taead rfc4106(gcm(aes)) <<Keys hidden>> 128',
           '\tlifetime config:',
           '\t  limit: soft (INF)(bytes), hard (INF)(bytes)',

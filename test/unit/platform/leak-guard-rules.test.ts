@@ -64,6 +64,40 @@ describe('leak guard rules', () => {
     assert.match(nft, /ip daddr 192\.168\.1\.0\/24 accept/);
   });
 
+  it('allowLocalNetworks: each connected prefix only on its interface (nft iifname/oifname, iptables -i/-o); ignored when off; odd names refused', () => {
+    const local = [
+      { iface: 'wlp2s0', family: 4 as const, cidr: '192.168.1.0/24' },
+      { iface: 'wlp2s0', family: 6 as const, cidr: 'fe80::/64' },
+    ];
+    assert.deepEqual(normalizeGuardSpec({ gateways: ['192.0.2.1'], allowLan: [] }, local).lan, [], 'without allowLocalNetworks the read networks are not used');
+    const n = normalizeGuardSpec({ gateways: ['192.0.2.1'], allowLan: [], allowLocalNetworks: true }, local);
+    assert.deepEqual(n.lan, [
+      { family: 4, cidr: '192.168.1.0/24', iface: 'wlp2s0' },
+      { family: 6, cidr: 'fe80::/64', iface: 'wlp2s0' },
+    ]);
+    const nft = nftEnableScript(n);
+    assert.match(nft, /iifname "wlp2s0" ip saddr 192\.168\.1\.0\/24 accept/);
+    assert.match(nft, /oifname "wlp2s0" ip daddr 192\.168\.1\.0\/24 accept/);
+    assert.match(nft, /oifname "wlp2s0" ip6 daddr fe80::\/64 accept/);
+    assert.doesNotMatch(nft, /^\s*ip daddr 192\.168\.1\.0\/24 accept/m, 'never without the interface');
+    const v4 = iptablesEnableScript(n, 4, parseIptablesSave(''));
+    assert.match(v4, new RegExp(`-A ${IPT_CHAIN_OUT} -o wlp2s0 -d 192\\.168\\.1\\.0/24 -j ACCEPT`));
+    assert.match(v4, new RegExp(`-A ${IPT_CHAIN_IN} -i wlp2s0 -s 192\\.168\\.1\\.0/24 -j ACCEPT`));
+    assert.doesNotMatch(v4, /fe80/);
+    assert.match(iptablesEnableScript(n, 6, parseIptablesSave('')), new RegExp(`-A ${IPT_CHAIN_OUT} -o wlp2s0 -d fe80::/64 -j ACCEPT`));
+    // The ACCEPT comes before the final REJECT.
+    const out = v4.split('\n').filter((l) => l.startsWith(`-A ${IPT_CHAIN_OUT}`));
+    assert.ok(out.findIndex((l) => l.includes('wlp2s0')) < out.findIndex((l) => l.includes('REJECT')));
+    for (const iface of ['eth0" accept', 'a b', 'x'.repeat(16), '']) {
+      assert.throws(
+        () => normalizeGuardSpec({ gateways: ['192.0.2.1'], allowLan: [], allowLocalNetworks: true }, [{ iface, family: 4, cidr: '10.0.0.0/8' }]),
+        (e: unknown) => isPlatformError(e) && e.reason === 'invalid-spec',
+        iface,
+      );
+    }
+    assert.throws(() => normalizeGuardSpec({ gateways: ['192.0.2.1'], allowLan: [], allowLocalNetworks: true }, [{ iface: 'eth0', family: 4, cidr: '0.0.0.0/0' }]));
+  });
+
   it('finds our chains and jumps in iptables-save output (filter table only)', () => {
     const p = parseIptablesSave(SAVED_WITH_GUARD);
     assert.deepEqual([...p.chains].sort(), [IPT_CHAIN_IN, IPT_CHAIN_OUT]);

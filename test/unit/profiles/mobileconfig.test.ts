@@ -89,6 +89,7 @@ describe('.mobileconfig import', () => {
         DisableRedirect: 1,
         MTU: 1380,
         IncludeAllNetworks: 1,
+        ExcludeLocalNetworks: 1,
         OnDemandEnabled: 1,
         OnDemandRules: [{ Action: 'Connect' }],
         NATKeepAliveInterval: 20,
@@ -122,6 +123,7 @@ describe('.mobileconfig import', () => {
     assert.equal(p.mobike, false);
     assert.equal(p.mtu, 1380);
     assert.equal(p.leakGuard, true);
+    assert.equal(p.allowLan, true, 'ExcludeLocalNetworks 1 → allowLan');
     assert.equal(p.tunnel.mode, 'full');
     assert.deepEqual(p.dns, { useGatewayDns: false, servers: ['10.8.0.53'], searchDomains: ['example.com', 'corp.example'], matchDomains: ['intra.example'] });
     const w = 'PayloadContent[0]';

@@ -83,10 +83,19 @@ describe('.sswan import', () => {
     assert.equal(r.profile.gateway.port, 500);
   });
 
+  it('ikev2-cert-eap (RFC 4739): certificate then EAP-MSCHAPv2 as local.eap_id; exports back to ikev2-cert-eap', () => {
+    const uuid = randomUUID();
+    const r = importSswan(enc({ uuid, name: 'Cert+EAP', type: 'ikev2-cert-eap', remote: { addr: 'vpn.example' }, local: { eap_id: 'carol', id: 'carol@lab.example' } }), { now });
+    assert.deepEqual(r.profile.auth, { method: 'certificate-eap', certificateRef: uuid.toLowerCase(), eapIdentity: 'carol', localId: 'carol@lab.example' });
+    const back = JSON.parse(exportSswan(r.profile).text) as { type: string; local: { eap_id: string } };
+    assert.equal(back.type, 'ikev2-cert-eap');
+    assert.equal(back.local.eap_id, 'carol');
+  });
+
   it('refuses what Strait cannot represent, naming the key', () => {
     const base = { uuid: randomUUID(), name: 'x', remote: { addr: 'vpn.example' } };
     const cases: Array<[unknown, string, RegExp]> = [
-      [{ ...base, type: 'ikev2-cert-eap' }, 'UNSUPPORTED', /RFC 4739/u],
+      [{ ...base, type: 'ikev2-cert-eap' }, 'INVALID', /local\.eap_id/u],
       [{ ...base, type: 'ikev2-byod-eap' }, 'UNSUPPORTED', /EAP-TNC/u],
       [{ ...base, type: 'ikev2-eap' }, 'INVALID', /local\.eap_id/u],
       [{ ...base, type: 'l2tp' }, 'INVALID', /type must be/u],

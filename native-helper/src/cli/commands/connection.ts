@@ -160,7 +160,14 @@ async function secretsFromStdin(profile: Profile, io: CliIo): Promise<ConnectSec
   return validSecrets(s);
 }
 
-async function promptSecrets(profile: Profile, io: CliIo): Promise<ConnectSecrets> {
+async function promptSecrets(profile: Profile, io: CliIo, fromKeychain: ConnectSecrets = {}): Promise<ConnectSecrets> {
+  if (profile.auth.method === 'certificate-eap') {
+    // RFC 4739: the client certificate from the keychain, then the second round's password.
+    if (fromKeychain.certificatePem === undefined) throw new UsageError(`the client certificate of this certificate-eap profile is not in the keychain: import it (strait profiles import … --identity) or pass --secrets-stdin`);
+    const password = fromKeychain.eapPassword ?? (await io.readSecret(`Password for ${profile.auth.eapIdentity} for "${profile.name}": `));
+    if (password === '') throw new UsageError('no secret given');
+    return validSecrets({ ...fromKeychain, eapPassword: password });
+  }
   const what = profile.auth.method === 'psk' ? 'Pre-shared key' : profile.auth.method === 'eap-mschapv2' ? `Password for ${profile.auth.eapIdentity}` : undefined;
   if (what === undefined) throw new UsageError(`the client certificate of this ${profile.auth.method} profile is not in the keychain: import it (strait profiles import … --identity) or pass --secrets-stdin`);
   const line = await io.readSecret(`${what} for "${profile.name}": `);
@@ -246,7 +253,7 @@ export function createConnectionCommands(overrides: Partial<ConnectionCommandDep
         if (parsed.flags.has('secrets-stdin')) secrets = await secretsFromStdin(profile, io);
         else if (stored) {
           const got = await readConnectSecrets(deps.secretStore(), profile, { pkcs12Password: (p) => io.readSecret(`${p}: `) }).catch(() => ({ secrets: {}, missing: ['keychain'] }));
-          secrets = got.missing.length === 0 ? got.secrets : await promptSecrets(profile, io);
+          secrets = got.missing.length === 0 ? got.secrets : await promptSecrets(profile, io, got.secrets);
         } else secrets = await promptSecrets(profile, io);
 
         client = await deps.openClient(socketOf(parsed, io));

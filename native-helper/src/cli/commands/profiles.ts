@@ -129,8 +129,8 @@ async function attachCredentials(result: ImportResult, parsed: ReturnType<typeof
     if (leaf === undefined || !certificateMatchesKey(leaf, key)) throw new CertificateError('the private key does not belong to the certificate');
     out = { ...out, secrets: { ...out.secrets, identityPem: { privateKeyPem: privateKeyToPkcs8Pem(key), certificatePem: certificateToPem(leaf), chainPem: chain.map(certificateToPem) } } };
   }
-  if ((identityPath !== undefined || certPath !== undefined) && out.profile.auth.method !== 'certificate' && out.profile.auth.method !== 'eap-tls') {
-    throw new UsageError(`profile "${out.profile.name}" uses ${out.profile.auth.method}; a client certificate is only for certificate or eap-tls profiles`);
+  if ((identityPath !== undefined || certPath !== undefined) && out.profile.auth.method !== 'certificate' && out.profile.auth.method !== 'eap-tls' && out.profile.auth.method !== 'certificate-eap') {
+    throw new UsageError(`profile "${out.profile.name}" uses ${out.profile.auth.method}; a client certificate is only for certificate, eap-tls or certificate-eap profiles`);
   }
   return out;
 }
@@ -280,7 +280,7 @@ export function createProfilesCommand(overrides: Partial<ProfilesCommandDeps> = 
     io.out(`removed profile ${id}`);
     const owners = new Set([id.toLowerCase()]);
     const auth = stored?.profile.auth;
-    if (auth !== undefined && (auth.method === 'certificate' || auth.method === 'eap-tls')) owners.add(auth.certificateRef);
+    if (auth !== undefined && (auth.method === 'certificate' || auth.method === 'eap-tls' || auth.method === 'certificate-eap')) owners.add(auth.certificateRef);
     try {
       const deleted = (await Promise.all([...owners].map((o) => secrets().deleteAll(o)))).flat();
       if (deleted.length > 0) io.out(`removed from the keychain: ${deleted.join(', ')}`);

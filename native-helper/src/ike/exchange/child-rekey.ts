@@ -403,7 +403,9 @@ export function answerCreateChildSa(ctx: ExchangeContext, inner: readonly Payloa
     localTs: ourSide,
     remoteTs: gatewaySide,
   });
-  ctx.pending.push({ kind: 'installChildSa', sa: spec });
+  // §2.8: the gateway installs the new inbound SA only when it has our response; until its
+  // DELETE of the old pair we keep sending on the old one (charon's responder does the same).
+  ctx.pending.push({ kind: 'installChildSa', sa: spec, deferOutbound: true });
   emit(ctx, 'info', 'child_sa.rekeyed_by_peer', `the gateway rekeyed CHILD_SA ${old.id} as CHILD_SA ${spec.id}: SPIs in ${hex32(spec.inbound.spi)} out ${hex32(spec.outbound.spi)}`, {
     child: spec.id,
     replaces: old.id,

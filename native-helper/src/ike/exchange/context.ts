@@ -31,6 +31,8 @@ export interface PeerFeatures {
   hashAlgorithms: number[];
   /** CERTREQ payloads in IKE_SA_INIT (RFC 7296 §3.7) */
   certificateRequests: number;
+  /** RFC 4555 §3.3 MOBIKE_SUPPORTED in the gateway's IKE_AUTH */
+  mobike?: boolean;
 }
 
 export interface NatState {

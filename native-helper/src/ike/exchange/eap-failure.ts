@@ -26,6 +26,11 @@ export function eapFailure(r: EapRejection, localId: string, gateway: string): I
       return makeFailure('EAP_ACCOUNT_REJECTED', `The gateway "${gateway}" says "${localId}" may not sign in at this time (${r.method} error ${r.errorCode ?? 646}).${said}`, fields);
     case 'no_dialin_permission':
       return makeFailure('EAP_ACCOUNT_REJECTED', `The gateway "${gateway}" says "${localId}" has no permission to use the VPN (${r.method} error ${r.errorCode ?? 649}).${said}`, fields);
+    case 'client_cert_rejected':
+      // RFC 5216 §2.1.3: the gateway's TLS alert (or a bare EAP-Failure) after our certificate went out.
+      return makeFailure('EAP_CLIENT_CERT_REJECTED', `The gateway "${gateway}" did not accept the client certificate of "${localId}" in ${r.method} (expired, revoked, or from a CA it does not trust)${r.gatewayMessage === undefined ? '' : `: TLS said "${r.gatewayMessage}"`}.`, fields);
+    case 'tls_failed':
+      return makeFailure('EAP_TLS_FAILED', `The TLS handshake of ${r.method} with the gateway "${gateway}" failed${r.gatewayMessage === undefined ? '' : ` (${r.gatewayMessage})`}.`, fields);
     case 'method_refused':
       return makeFailure('EAP_METHOD_REFUSED', `The gateway "${gateway}" does not offer ${r.method}, the sign-in method of this profile, and ended EAP.`, fields);
     case 'other':

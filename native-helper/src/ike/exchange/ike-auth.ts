@@ -7,8 +7,8 @@
  *                    <--  HDR, SK { IDr, [CERT+], AUTH, CP(CFG_REPLY), SAr2, TSi, TSr }
  *
  * Our AUTH (§2.15): InitiatorSignedOctets = RealMessage1 | NonceRData |
- * prf(SK_pi, IDi'), signed with our key or MACed with the PSK. MOBIKE is
- * not announced: this engine does not move SAs between addresses.
+ * prf(SK_pi, IDi'), signed with our key or MACed with the PSK. With
+ * `config.mobike` we add N(MOBIKE_SUPPORTED) (RFC 4555 §3.3; exchange/mobike.ts).
  *
  * With EAP (§2.16) the first request has no AUTH; the gateway answers with
  * its certificate AUTH and the first EAP Request, which we only answer once
@@ -38,9 +38,12 @@ import { emit } from './context.js';
 import type { ExchangeContext } from './context.js';
 import { failureContext, requestedConfigText } from './failure-context.js';
 import { authenticatePeer, idBody } from './peer-auth.js';
-import { errorNotify, firstOf, notifyPayload } from './payloads.js';
+import { errorNotify, findNotify, firstOf, notifyPayload } from './payloads.js';
 import type { IncomingResponse, Task, TaskFailure, TaskRequest, TaskResult } from './task.js';
 import { EapPeer } from '../../eap/peer.js';
+import type { Identity } from '../../pki/identity.js';
+import { tlsFields, verifyEapServer } from './eap-tls-trust.js';
+import { secondRoundRequest } from './multiple-auth.js';
 import { eapFailure } from './eap-failure.js';
 
 /** RFC 7296 §3.7: CERTREQ data for X.509 = concatenated SHA-1 hashes of the CAs' SubjectPublicKeyInfo. */
@@ -65,7 +68,9 @@ export class IkeAuthTask implements Task {
   readonly protected = true;
   private child: ChildOffer | undefined;
   /** EAP (§2.16): where we are, the peer state machine, our next EAP Response, the MSK */
-  private phase: 'initial' | 'eap' | 'eap_auth' = 'initial';
+  private phase: 'initial' | 'second_id' | 'eap' | 'eap_auth' = 'initial';
+  /** RFC 4739: our certificate round first, then EAP in a second round (charon's ikev2-cert-eap) */
+  private readonly multiAuth: boolean = false;
   private readonly eap: EapPeer | undefined;
   private eapResponse: Uint8Array | undefined;
   private msk: Uint8Array | undefined;
@@ -73,10 +78,16 @@ export class IkeAuthTask implements Task {
   private idiBody: Uint8Array | undefined;
   private idrBody: Uint8Array | undefined;
   private gatewayName = '';
+  /** the identity the gateway proved with its IKE AUTH: its EAP-TLS server certificate must carry it too */
+  private gatewayIdentity: Identity | undefined;
 
   constructor(private readonly ctx: ExchangeContext) {
     const a = ctx.config.auth;
-    if (a.method === 'eap') this.eap = new EapPeer(a.eap, ctx.random);
+    if (a.method === 'eap') this.eap = new EapPeer(a.eap, ctx.random, (chain) => verifyEapServer(ctx, chain, this.gatewayIdentity));
+    if (a.method === 'signature' && a.secondRound !== undefined) {
+      this.eap = new EapPeer(a.secondRound.eap, ctx.random, (chain) => verifyEapServer(ctx, chain, this.gatewayIdentity));
+      this.multiAuth = true;
+    }
   }
 
   get stage(): 'ike_auth' | 'eap' {
@@ -90,6 +101,7 @@ export class IkeAuthTask implements Task {
       return { payloads: [{ type: PayloadType.EAP, message } satisfies EapPayload] };
     }
     if (this.phase === 'eap_auth') return { payloads: [this.mskAuth()] };
+    if (this.phase === 'second_id') return secondRoundRequest(this.ctx, (body) => (this.idiBody = body));
     const ctx = this.ctx;
     const c = ctx.config;
     const keys = ctx.keys;
@@ -108,6 +120,10 @@ export class IkeAuthTask implements Task {
     }
     // RFC 7296 §2.4: we hold no other IKE SA with this gateway, so it may drop stale state of ours.
     payloads.push(notifyPayload(NotifyType.INITIAL_CONTACT));
+    // RFC 4555 §3.3: announce MOBIKE; the gateway answers with its own MOBIKE_SUPPORTED if it takes part.
+    if (c.mobike === true) payloads.push(notifyPayload(NotifyType.MOBIKE_SUPPORTED));
+    // RFC 4739 §3: we take part in multiple authentication, and a second round (EAP) follows this one.
+    if (this.multiAuth) payloads.push(notifyPayload(NotifyType.MULTIPLE_AUTH_SUPPORTED), notifyPayload(NotifyType.ANOTHER_AUTH_FOLLOWS));
     if (c.trust.caCertificates.length > 0) {
       const data = certificateRequestData(c.trust.caCertificates);
       if (data.length > 0) payloads.push({ type: PayloadType.CERTREQ, encoding: CertEncoding.X509_SIGNATURE, data } satisfies CertReqPayload);
@@ -165,8 +181,11 @@ export class IkeAuthTask implements Task {
   }
 
   process(r: IncomingResponse): TaskResult {
+    // RFC 4555 §3.3: the gateway's MOBIKE_SUPPORTED may come in any IKE_AUTH response (with EAP, usually the last).
+    if (this.ctx.config.mobike === true && findNotify(r.payloads, NotifyType.MOBIKE_SUPPORTED) !== undefined) this.ctx.peer.mobike = true;
     if (this.phase === 'eap') return this.processEap(r);
     if (this.phase === 'eap_auth') return this.processEapAuth(r);
+    if (this.phase === 'second_id') return this.processSecondRound(r);
     const ctx = this.ctx;
     const p = r.payloads;
     const error = errorNotify(p);
@@ -183,10 +202,26 @@ export class IkeAuthTask implements Task {
       method: peer.method,
       ...(peer.certificate === undefined ? {} : { certificate: peer.certificate }),
     });
-    if (this.eap !== undefined) {
+    if (this.multiAuth && firstOf(p, PayloadType.SA) === undefined) {
+      // RFC 4739 §3: the gateway authenticated and waits for our second round; its IDr stays what its EAP AUTH signs.
       const idr = firstOf(p, PayloadType.IDr);
       if (idr !== undefined) this.idrBody = idBody(idr.idType, idr.data);
       this.gatewayName = formatIdentity(peer.identity);
+      this.gatewayIdentity = peer.identity;
+      if (error !== undefined) return { kind: 'failed', failure: failureFromNotify(error.notifyType, error.data, fctx), ikeSaExists: true };
+      this.phase = 'second_id';
+      emit(ctx, 'info', 'ike_auth.first_round_done', `the gateway accepted our certificate; second authentication round (RFC 4739) with ${this.eap?.methodName ?? 'EAP'}`, { method: this.eap?.methodName ?? 'EAP' });
+      return { kind: 'next' };
+    }
+    if (this.multiAuth) {
+      // It finished after our certificate alone: its policy, not ours to refuse, but worth a line for the helpdesk.
+      emit(ctx, 'warn', 'ike_auth.second_round_skipped', 'the gateway completed IKE_AUTH after our certificate and did not ask for the second (EAP) round');
+    }
+    if (this.eap !== undefined && !this.multiAuth) {
+      const idr = firstOf(p, PayloadType.IDr);
+      if (idr !== undefined) this.idrBody = idBody(idr.idType, idr.data);
+      this.gatewayName = formatIdentity(peer.identity);
+      this.gatewayIdentity = peer.identity;
       const eapPayload = firstOf(p, PayloadType.EAP);
       if (eapPayload === undefined) {
         return {
@@ -218,7 +253,7 @@ export class IkeAuthTask implements Task {
         this.msk = step.msk;
         this.eapResponse = undefined;
         this.phase = 'eap_auth';
-        emit(ctx, 'info', 'eap.succeeded', `${eap.methodName} succeeded after ${eap.rounds} round(s); authenticating with the EAP key`, { method: eap.methodName, rounds: eap.rounds }, 'eap');
+        emit(ctx, 'info', 'eap.succeeded', `${eap.methodName} succeeded after ${eap.rounds} round(s); authenticating with the EAP key`, { method: eap.methodName, rounds: eap.rounds, ...tlsFields(eap) }, 'eap');
         return { kind: 'next' };
       case 'rejected':
         if (step.message !== undefined) {
@@ -226,7 +261,16 @@ export class IkeAuthTask implements Task {
           return { kind: 'next' };
         }
         return { kind: 'failed', failure: eapFailure(step.reason, formatIdentity(ctx.config.localId), this.gatewayName), ikeSaExists: true };
+      case 'untrusted':
+        eap.wipe();
+        return {
+          kind: 'failed',
+          failure: makeFailure(step.code, `The gateway "${this.gatewayName}" presented an EAP-TLS server certificate we do not trust: ${step.detail}`, { method: eap.methodName, stage: 'eap-tls' }),
+          ikeSaExists: true,
+          notifyPeer: NotifyType.AUTHENTICATION_FAILED,
+        };
       case 'invalid':
+        eap.wipe();
         return {
           kind: 'failed',
           failure: makeFailure('PROTOCOL_ERROR', `The gateway "${this.gatewayName}" sent an unusable EAP message: ${step.detail}.`, { method: eap.methodName }),
@@ -234,6 +278,21 @@ export class IkeAuthTask implements Task {
           notifyPeer: NotifyType.AUTHENTICATION_FAILED,
         };
     }
+  }
+
+  /** RFC 4739 §3: the answer to our second IDi must start EAP. */
+  private processSecondRound(r: IncomingResponse): TaskResult {
+    const p = r.payloads;
+    const error = errorNotify(p);
+    if (error !== undefined) return { kind: 'failed', failure: failureFromNotify(error.notifyType, error.data, failureContext(this.ctx, 'IKE_AUTH')), ikeSaExists: true };
+    const eapPayload = firstOf(p, PayloadType.EAP);
+    const eap = this.eap as EapPeer;
+    if (eapPayload === undefined) {
+      return { kind: 'failed', failure: makeFailure('PROTOCOL_ERROR', `The gateway "${this.gatewayName}" did not start EAP in the second authentication round, although this profile signs in with ${eap.methodName} after the certificate.`), ikeSaExists: true };
+    }
+    this.phase = 'eap';
+    emit(this.ctx, 'info', 'eap.started', `the gateway started EAP in the second round; signing in with ${eap.methodName}`, { method: eap.methodName, round: 2 }, 'eap');
+    return this.eapStep(eapPayload.message);
   }
 
   private processEap(r: IncomingResponse): TaskResult {
@@ -258,6 +317,17 @@ export class IkeAuthTask implements Task {
     const auth = firstOf(p, PayloadType.AUTH);
     if (auth === undefined) {
       this.forgetMsk();
+      if (error?.notifyType === NotifyType.AUTHENTICATION_FAILED) {
+        // EAP succeeded (the gateway proved it knows our password, RFC 2759 §8.7), yet it refuses the
+        // sign-in: not the password but the account's authorization (charon: a failed constraint such
+        // as `groups`, after which it sends no AUTH of its own, RFC 7296 §2.21.2).
+        const id = formatIdentity(ctx.config.localId);
+        return {
+          kind: 'failed',
+          failure: makeFailure('EAP_ACCOUNT_REJECTED', `The gateway "${this.gatewayName}" accepted the password of "${id}" but refused the sign-in (AUTHENTICATION_FAILED after ${this.eap?.methodName ?? 'EAP'} succeeded): this account may not use this VPN connection. Contact your IT department.`, { localId: id, afterEapSuccess: true }),
+          ikeSaExists: true,
+        };
+      }
       if (error !== undefined) return { kind: 'failed', failure: failureFromNotify(error.notifyType, error.data, failureContext(ctx, 'IKE_AUTH')), ikeSaExists: true };
       return { kind: 'failed', failure: makeFailure('PROTOCOL_ERROR', `The gateway "${this.gatewayName}" sent no AUTH after EAP succeeded.`), ikeSaExists: true };
     }

@@ -23,6 +23,11 @@ export type LocalAuth =
       readonly certificate: Uint8Array;
       /** intermediate CA certificates to send along, DER */
       readonly intermediates?: readonly Uint8Array[];
+      /**
+       * RFC 4739 multiple authentication (strongSwan's ikev2-cert-eap): after
+       * this certificate round, a second IKE_AUTH round with this IDi and EAP.
+       */
+      readonly secondRound?: { readonly identity: Identity; readonly eap: EapCredentials };
     }
   /**
    * EAP inside IKE_AUTH (RFC 7296 §2.16): the gateway authenticates with its
@@ -69,8 +74,14 @@ export interface IkeSessionConfig {
   readonly dpdIntervalMs?: number;
   /** make-before-break: how long after our rekey the old CHILD_SA is deleted unless childSaInstalled() says so sooner (default 2000) */
   readonly rekeyDeleteDelayMs?: number;
-  /** make-before-break: how long our answer to the gateway's CHILD_SA rekey waits for childSaInstalled() at most (default 500) */
+  /** make-before-break: how long our answer to the gateway's CHILD_SA rekey waits for childSaInstalled() at most (default 3000) */
   readonly peerRekeyHoldMs?: number;
+  /** make-before-break: after the gateway's CHILD_SA rekey, switch outbound at the latest this long after our answer if its DELETE of the old pair does not come (default 5000) */
+  readonly peerRekeyOutboundGraceMs?: number;
+  /** RFC 7296 §2.18: rekey the IKE SA this many seconds after it was established (minus up to 10 % jitter); absent/0 = only when the gateway does */
+  readonly ikeRekeySeconds?: number;
+  /** RFC 4555: announce MOBIKE_SUPPORTED in IKE_AUTH so the host may move the SAs to a new address (updateAddresses); absent = off */
+  readonly mobike?: boolean;
   /** bounds on fragment reassembly (defaults: protection.ts DEFAULT_REASSEMBLY_LIMITS) */
   readonly reassembly?: ReassemblyLimits;
 }
@@ -102,9 +113,16 @@ export function validateConfig(c: IkeSessionConfig): string | undefined {
   if (!Number.isInteger(c.replayWindow) || c.replayWindow < 0) return 'replay window must be a non-negative integer';
   if (c.dpdIntervalMs !== undefined && !(c.dpdIntervalMs >= 0)) return 'the DPD interval must be 0 (off) or positive';
   if (c.auth.method === 'psk' && c.auth.psk.length === 0) return 'the pre-shared key is empty';
+  if (c.auth.method === 'signature' && c.auth.secondRound !== undefined) {
+    const e = c.auth.secondRound.eap;
+    if (e.identity.length === 0 || e.identity.length > 253) return 'the EAP identity must be 1..253 characters';
+    if (e.method === 'mschapv2' && e.password.length === 0) return 'the EAP password is empty';
+    if (c.trust.caCertificates.length === 0) return 'certificate-then-EAP needs a CA certificate to authenticate the gateway';
+  }
   if (c.auth.method === 'eap') {
     if (c.auth.eap.identity.length === 0 || c.auth.eap.identity.length > 253) return 'the EAP identity must be 1..253 characters';
-    if (c.auth.eap.password.length === 0) return 'the EAP password is empty';
+    if (c.auth.eap.method === 'mschapv2' && c.auth.eap.password.length === 0) return 'the EAP password is empty';
+    if (c.auth.eap.method === 'tls' && (c.auth.eap.certificatePem.length === 0 || c.auth.eap.privateKeyPem.length === 0)) return 'EAP-TLS needs a client certificate and its private key';
     // RFC 7296 §2.16: with EAP the gateway must authenticate by certificate.
     if (c.trust.caCertificates.length === 0) return 'EAP needs a CA certificate to authenticate the gateway';
   }

@@ -24,6 +24,7 @@ import { addressDeleteLine, listedRouteDeleteLine, parseAddressList, parseRouteL
 import type { XfrmPolicyInfo, XfrmStateInfo } from './xfrm-parse.js';
 import { parseXfrmPolicies, parseXfrmStates } from './xfrm-parse.js';
 import { policyDeleteByIndexLine, policyDeleteLine, saDeleteLine } from './xfrm.js';
+import type { NetlinkKernel } from './netlink/kernel.js';
 
 export const zeroCounts = (): Record<PlatformObjectKind, number> => ({ sa: 0, policy: 0, route: 0, rule: 0, address: 0, dns: 0 });
 
@@ -48,6 +49,8 @@ export class Cleaner {
   constructor(
     private readonly ip: IpCommand,
     private readonly resolved: ResolvedDns,
+    /** the backend's netlink path, when it has one: deletes go there instead of `ip` */
+    private readonly netlink: () => NetlinkKernel | null = () => null,
   ) {}
 
   /** Removes journaled objects in a safe order: rules, routes, policies, SAs, addresses, DNS. */
@@ -62,17 +65,38 @@ export class Cleaner {
     };
     const of = (kinds: readonly PlatformItem['kind'][]): JournalEntry[] => entries.filter((e) => kinds.includes(e.item.kind));
 
+    const nl = this.netlink();
+    if (nl) {
+      // The same order, one acknowledged netlink delete per object; "not there" counts as removed.
+      for (const e of [...of(['rule']), ...of(['route']), ...of(['policy']), ...of(['sa']), ...of(['address'])]) {
+        const item = e.item;
+        try {
+          if (item.kind === 'rule') nl.deleteRule('remove', item);
+          else if (item.kind === 'route') nl.deleteRoute('remove', item);
+          else if (item.kind === 'policy') nl.deletePolicy('remove', item);
+          else if (item.kind === 'sa') nl.deleteSa('remove', item);
+          else if (item.kind === 'address') {
+            const index = nl.linkIndex('remove', item.dev);
+            if (index !== undefined) nl.deleteAddress('remove', item, index); // no device: its addresses went with it
+          }
+          ok({ id: e.id, kind: item.kind });
+        } catch (err) {
+          problems.push({ kind: item.kind, message: `${describeItem(item)}: ${message(err)}` });
+        }
+      }
+    }
+
     // Stop steering traffic into the tunnel first.
-    for (const family of [4, 6] as const) {
+    for (const family of nl ? [] : ([4, 6] as const)) {
       const jobs = [...of(['rule']), ...of(['route'])]
         .filter((e) => (e.item.kind === 'rule' || e.item.kind === 'route') && e.item.family === family)
         .map((e) => ({ id: e.id, kind: e.item.kind, line: netDeleteLine(e.item) }));
       await deleteNet(this.ip, jobs, family, ok, problems);
     }
     // Policies before SAs: once no policy points at an SA, no packet uses it.
-    const xfrmJobs = [...of(['policy']), ...of(['sa'])].map((e) => ({ id: e.id, kind: e.item.kind, line: xfrmDeleteLine(e.item) }));
+    const xfrmJobs = nl ? [] : [...of(['policy']), ...of(['sa'])].map((e) => ({ id: e.id, kind: e.item.kind, line: xfrmDeleteLine(e.item) }));
     await deleteXfrm(this.ip, xfrmJobs, ok, problems);
-    for (const family of [4, 6] as const) {
+    for (const family of nl ? [] : ([4, 6] as const)) {
       const jobs = of(['address'])
         .filter((e) => e.item.kind === 'address' && e.item.family === family)
         .map((e) => ({ id: e.id, kind: e.item.kind, line: netDeleteLine(e.item) }));

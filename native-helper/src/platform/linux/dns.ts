@@ -22,7 +22,8 @@
  * can inject a line into resolv.conf or an option into resolvectl's argv.
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, open, readFile, readlink, rename, symlink, unlink } from 'node:fs/promises';
+import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, writeSync } from 'node:fs';
+import { readFile, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isIP } from 'node:net';
 
@@ -157,28 +158,34 @@ export function composeResolvConf(req: DnsRequest, original: string): string {
   return lines.join('\n') + '\n';
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+// The file operations below are synchronous on purpose: they run on the
+// connect path, each is one short system call on a small file, and the
+// promise API would make every one of them a hop through libuv's thread
+// pool (milliseconds each on a loaded or emulated machine).
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
   try {
-    await fh.sync();
+    fsyncSync(fd);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
 /** Replaces `path` atomically (write a sibling, fsync, rename): readers see old or new, never half. */
 async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.strait-${process.pid}.tmp`);
-  const fh = await open(tmp, 'w', mode);
+  const fd = openSync(tmp, 'w', mode);
   try {
-    await fh.writeFile(content);
-    await fh.chmod(mode);
-    await fh.sync();
+    writeSync(fd, content);
+    fchmodSync(fd, mode);
+    fsyncSync(fd);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
-  await rename(tmp, path);
-  await fsyncDir(dirname(path));
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+  await Promise.resolve();
 }
 
 export class ResolvConfDns {
@@ -192,10 +199,11 @@ export class ResolvConfDns {
   }
 
   private async readOriginal(): Promise<Original> {
+    await Promise.resolve();
     try {
-      const st = await lstat(this.path);
-      if (st.isSymbolicLink()) return { type: 'symlink', target: await readlink(this.path) };
-      return { type: 'file', content: await readFile(this.path, 'utf8'), mode: st.mode & 0o777 };
+      const st = lstatSync(this.path);
+      if (st.isSymbolicLink()) return { type: 'symlink', target: readlinkSync(this.path) };
+      return { type: 'file', content: readFileSync(this.path, 'utf8'), mode: st.mode & 0o777 };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { type: 'absent' };
       throw ioError('read', this.path, e);
@@ -203,9 +211,10 @@ export class ResolvConfDns {
   }
 
   async readBackup(): Promise<Backup | undefined> {
+    await Promise.resolve();
     let text: string;
     try {
-      text = await readFile(this.backupFile, 'utf8');
+      text = readFileSync(this.backupFile, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw ioError('read', this.backupFile, e);
@@ -235,7 +244,7 @@ export class ResolvConfDns {
     const content = composeResolvConf(req, base);
     const backup: Backup = { version: 1, path: this.path, original, writtenSha256: sha256(content) };
     try {
-      await mkdir(this.backupDir, { recursive: true, mode: 0o700 });
+      mkdirSync(this.backupDir, { recursive: true, mode: 0o700 });
       await writeAtomic(this.backupFile, JSON.stringify(backup), 0o600);
     } catch (e) {
       throw ioError('write', this.backupFile, e);
@@ -287,8 +296,8 @@ export class ResolvConfDns {
         const tmp = join(dirname(this.path), `.${basename(this.path)}.strait-${process.pid}.link`);
         await unlink(tmp).catch(() => undefined);
         await symlink(original.target, tmp);
-        await rename(tmp, this.path);
-        await fsyncDir(dirname(this.path));
+        renameSync(tmp, this.path);
+        fsyncDir(dirname(this.path));
         return;
       }
       case 'absent':

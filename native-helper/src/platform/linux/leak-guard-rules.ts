@@ -16,7 +16,11 @@
  *    RFC 4303) and ESP in UDP (on 4500, RFC 3948);
  *  - IPv6 neighbour discovery and router discovery (RFC 4861 §4: without it
  *    IPv6 cannot even reach the gateway) and DHCPv4/DHCPv6 (keeps the lease);
- *  - optionally the local networks in `allowLan` (printers, the router's UI).
+ *  - optionally the local networks in `allowLan` (printers, the router's UI),
+ *    and with `allowLocalNetworks` the prefixes directly connected to the
+ *    interface that carries the route to the gateway (local-networks.ts),
+ *    each bound to that interface (`oifname`/`iifname`, `-o`/`-i`), so the
+ *    same prefix on another interface (a second uplink, a bridge) stays shut.
  *
  * Inputs are validated and re-formatted (canonical CIDR text) before they are
  * put into rule text, so nothing a profile holds can inject a rule.
@@ -25,6 +29,7 @@ import { familyOf, formatCidr, parseCidr } from './cidr.js';
 import type { IpFamily } from './cidr.js';
 import type { LeakGuardSpec } from '../backend.js';
 import { PlatformError } from '../errors.js';
+import type { LocalNetwork } from './local-networks.js';
 
 export const NFT_TABLE = 'strait_guard';
 export const IPT_CHAIN_IN = 'STRAIT-GUARD-IN';
@@ -36,7 +41,8 @@ export interface NormalizedGuardSpec {
   readonly gateways: ReadonlyArray<{ readonly family: IpFamily; readonly address: string }>;
   readonly ike: number;
   readonly natt: number;
-  readonly lan: ReadonlyArray<{ readonly family: IpFamily; readonly cidr: string }>;
+  /** `iface` set: the prefix passes only on that interface (allowLocalNetworks) */
+  readonly lan: ReadonlyArray<{ readonly family: IpFamily; readonly cidr: string; readonly iface?: string }>;
 }
 
 const MAX_ENTRIES = 64;
@@ -45,8 +51,18 @@ function invalid(message: string): PlatformError {
   return new PlatformError('invalid-spec', 'leakGuard', message);
 }
 
-/** Validates the spec and returns canonical text for every address. */
-export function normalizeGuardSpec(spec: LeakGuardSpec): NormalizedGuardSpec {
+/**
+ * Interface names as the kernel allows them, narrowed to what needs no
+ * quoting in either dialect (dev_valid_name: at most 15 octets, no '/',
+ * ':' or white space); anything else is refused rather than escaped.
+ */
+const IFACE = /^[A-Za-z0-9_.-]{1,15}$/u;
+
+/**
+ * Validates the spec and returns canonical text for every address. `local`:
+ * the connected networks read for `spec.allowLocalNetworks` (ignored without it).
+ */
+export function normalizeGuardSpec(spec: LeakGuardSpec, local: readonly LocalNetwork[] = []): NormalizedGuardSpec {
   if (spec.gateways.length === 0) throw invalid('at least one gateway address is needed (the tunnel itself must stay reachable)');
   if (spec.gateways.length > MAX_ENTRIES || spec.allowLan.length > MAX_ENTRIES) throw invalid(`at most ${MAX_ENTRIES} gateways and ${MAX_ENTRIES} LAN prefixes`);
   const port = (p: number, what: string): number => {
@@ -60,11 +76,20 @@ export function normalizeGuardSpec(spec: LeakGuardSpec): NormalizedGuardSpec {
     const text = formatCidr(c);
     return { family, address: text.slice(0, text.indexOf('/')) };
   });
-  const lan = spec.allowLan.map((l) => {
+  const lan: Array<{ family: IpFamily; cidr: string; iface?: string }> = spec.allowLan.map((l) => {
     const c = parseCidr(l);
     if (c.prefix === 0) throw invalid(`allowLan "${l.slice(0, 64)}" would allow everything`);
     return { family: c.family, cidr: formatCidr(c) };
   });
+  if (spec.allowLocalNetworks === true) {
+    if (local.length > MAX_ENTRIES) throw invalid(`at most ${MAX_ENTRIES} local networks`);
+    for (const n of local) {
+      if (!IFACE.test(n.iface)) throw invalid(`interface name "${n.iface.slice(0, 32)}" cannot be put into a rule`);
+      const c = parseCidr(n.cidr);
+      if (c.prefix === 0) throw invalid(`local network "${n.cidr.slice(0, 64)}" would allow everything`);
+      lan.push({ family: c.family, cidr: formatCidr(c), iface: n.iface });
+    }
+  }
   return { gateways, ike: port(spec.ports?.ike ?? 500, 'IKE'), natt: port(spec.ports?.natt ?? 4500, 'NAT-T'), lan };
 }
 
@@ -81,8 +106,13 @@ export function nftEnableScript(spec: NormalizedGuardSpec): string {
   const lines: string[] = [`table inet ${NFT_TABLE}`, `delete table inet ${NFT_TABLE}`, `table inet ${NFT_TABLE} {`];
   const gw4 = spec.gateways.filter((g) => g.family === 4).map((g) => g.address);
   const gw6 = spec.gateways.filter((g) => g.family === 6).map((g) => g.address);
-  const lan4 = spec.lan.filter((l) => l.family === 4).map((l) => l.cidr);
-  const lan6 = spec.lan.filter((l) => l.family === 6).map((l) => l.cidr);
+  const lan4 = spec.lan.filter((l) => l.family === 4 && l.iface === undefined).map((l) => l.cidr);
+  const lan6 = spec.lan.filter((l) => l.family === 6 && l.iface === undefined).map((l) => l.cidr);
+  const onLink = spec.lan.filter((l) => l.iface !== undefined);
+  // allowLocalNetworks: the prefix only on its interface (iifname/oifname match by name, so a
+  // link that goes away and comes back keeps matching).
+  const linkRules = (dir: 'saddr' | 'daddr'): string[] =>
+    onLink.map((l) => `${dir === 'saddr' ? 'iifname' : 'oifname'} "${l.iface ?? ''}" ${l.family === 4 ? 'ip' : 'ip6'} ${dir} ${l.cidr} accept`);
   const ports = nftSet([String(spec.ike), String(spec.natt)]);
   const chain = (name: string, hook: 'input' | 'output', body: string[], last: string): void => {
     lines.push(`  chain ${name} {`, `    type filter hook ${hook} priority filter; policy accept;`, ...body.map((b) => `    ${b}`), `    ${last}`, '  }');
@@ -105,6 +135,7 @@ export function nftEnableScript(spec: NormalizedGuardSpec): string {
       'ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept',
       ...(lan4.length > 0 ? [`ip saddr ${nftSet(lan4)} accept`] : []),
       ...(lan6.length > 0 ? [`ip6 saddr ${nftSet(lan6)} accept`] : []),
+      ...linkRules('saddr'),
     ],
     'counter drop',
   );
@@ -121,6 +152,7 @@ export function nftEnableScript(spec: NormalizedGuardSpec): string {
       'ip6 daddr ff02::1:2 udp sport 546 udp dport 547 accept',
       ...(lan4.length > 0 ? [`ip daddr ${nftSet(lan4)} accept`] : []),
       ...(lan6.length > 0 ? [`ip6 daddr ${nftSet(lan6)} accept`] : []),
+      ...linkRules('daddr'),
     ],
     'counter reject with icmpx type admin-prohibited',
   );
@@ -175,7 +207,9 @@ function removalLines(present: IptablesPresence): string[] {
  */
 export function iptablesEnableScript(spec: NormalizedGuardSpec, family: IpFamily, present: IptablesPresence): string {
   const gws = spec.gateways.filter((g) => g.family === family).map((g) => g.address);
-  const lan = spec.lan.filter((l) => l.family === family).map((l) => l.cidr);
+  const lan = spec.lan.filter((l) => l.family === family);
+  const lanRule = (l: (typeof lan)[number], dir: 'in' | 'out'): string =>
+    `${l.iface === undefined ? '' : `${dir === 'in' ? '-i' : '-o'} ${l.iface} `}${dir === 'in' ? '-s' : '-d'} ${l.cidr} -j ACCEPT`;
   const ports = `${spec.ike},${spec.natt}`;
   const inRules = [
     '-i lo -j ACCEPT',
@@ -184,7 +218,7 @@ export function iptablesEnableScript(spec: NormalizedGuardSpec, family: IpFamily
     ...(family === 6
       ? [...[133, 134, 135, 136, 137].map((t) => `-p ipv6-icmp -m icmp6 --icmpv6-type ${t} -j ACCEPT`), '-s fe80::/10 -p udp --sport 547 --dport 546 -j ACCEPT']
       : ['-p udp --sport 67 --dport 68 -j ACCEPT']),
-    ...lan.map((l) => `-s ${l} -j ACCEPT`),
+    ...lan.map((l) => lanRule(l, 'in')),
     '-j DROP',
   ];
   const outRules = [
@@ -194,7 +228,7 @@ export function iptablesEnableScript(spec: NormalizedGuardSpec, family: IpFamily
     ...(family === 6
       ? [...[133, 134, 135, 136, 137].map((t) => `-p ipv6-icmp -m icmp6 --icmpv6-type ${t} -j ACCEPT`), '-d ff02::1:2 -p udp --sport 546 --dport 547 -j ACCEPT']
       : ['-p udp --sport 68 --dport 67 -j ACCEPT']),
-    ...lan.map((l) => `-d ${l} -j ACCEPT`),
+    ...lan.map((l) => lanRule(l, 'out')),
     family === 4 ? '-j REJECT --reject-with icmp-admin-prohibited' : '-j REJECT --reject-with icmp6-adm-prohibited',
   ];
   return [

@@ -23,6 +23,7 @@ import type { CommandResult, CommandRunner } from './command-runner.js';
 import { spawnRunner } from './command-runner.js';
 import type { IpFamily } from './cidr.js';
 import type { IptablesPresence, LeakGuardSpec, NormalizedGuardSpec } from './leak-guard-rules.js';
+import type { LocalNetwork } from './local-networks.js';
 import { iptablesDisableScript, iptablesEnableScript, nftDisableScript, nftEnableScript, normalizeGuardSpec, parseIptablesSave, NFT_TABLE } from './leak-guard-rules.js';
 
 export type { LeakGuardSpec } from './leak-guard-rules.js';
@@ -107,10 +108,13 @@ export class LeakGuard {
     return this.current ? { active: true, variant: this.current.variant, spec: this.current.spec } : { active: false };
   }
 
-  /** Installs the guard, or replaces the active one atomically (e.g. a new gateway address after a reconnect). */
-  enable(spec: LeakGuardSpec): Promise<LeakGuardVariant> {
+  /**
+   * Installs the guard, or replaces the active one atomically (e.g. a new gateway address after a reconnect).
+   * `local`: the connected networks for `spec.allowLocalNetworks` (local-networks.ts).
+   */
+  enable(spec: LeakGuardSpec, local: readonly LocalNetwork[] = []): Promise<LeakGuardVariant> {
     return this.exclusive(async () => {
-      const n = normalizeGuardSpec(spec);
+      const n = normalizeGuardSpec(spec, local);
       const variant = await this.variant(n);
       await this.writeIntent(variant, n);
       if (variant === 'nft') {
@@ -125,7 +129,7 @@ export class LeakGuard {
       // A switch of variant (should not happen) must not leave the other one behind.
       if (this.current && this.current.variant !== variant) await this.removeVariant(this.current.variant);
       this.current = { variant, spec: n };
-      this.emit('info', 'platform.leak_guard.enabled', `leak guard on (${variant}): only the tunnel, ${n.gateways.map((g) => g.address).join(', ')} (IKE/ESP)${n.lan.length > 0 ? `, LAN ${n.lan.map((l) => l.cidr).join(', ')}` : ''} and loopback pass`);
+      this.emit('info', 'platform.leak_guard.enabled', `leak guard on (${variant}): only the tunnel, ${n.gateways.map((g) => g.address).join(', ')} (IKE/ESP)${n.lan.length > 0 ? `, LAN ${n.lan.map((l) => (l.iface === undefined ? l.cidr : `${l.cidr} on ${l.iface}`)).join(', ')}` : ''} and loopback pass`);
       return variant;
     });
   }

@@ -1,8 +1,12 @@
 /**
  * The Linux platform backend: kernel XFRM (policy-based tunnel mode),
- * virtual IP, routes and DNS, all through `ip -batch -` on stdin (keys
- * never in argv) and `resolvectl`, with a crash-safe journal (journal.ts)
- * and a stale-state sweep (cleanup.ts).
+ * virtual IP, routes and DNS, with a crash-safe journal (journal.ts) and a
+ * stale-state sweep (cleanup.ts). The connect path (SAs, policies,
+ * addresses, routes, rules, the route/address queries) and the SA counters
+ * go over netlink (netlink/*: one socket, microseconds per object); `ip
+ * -batch -` on stdin (keys never in argv) is the fallback when the netlink
+ * addon cannot be loaded, and still does the removals. DNS goes through
+ * `resolvectl` or resolv.conf.
  *
  * Calls are serialised: the daemon may ask for counters while a rekey
  * installs SAs, and the journal and the kernel must see one change at a time.
@@ -17,6 +21,7 @@ import type {
   ObjectCounts,
   PlatformBackend,
   PlatformLog,
+  InstallChildSaOptions,
   PlatformLogEntry,
   PlatformObjectKind,
   PlatformProblem,
@@ -36,13 +41,20 @@ import { IpCommand } from './ip-command.js';
 import type { JournalEntry } from './journal.js';
 import { Journal } from './journal.js';
 import type { PlatformItem, PolicyItem, SaItem } from './items.js';
+import { readLocalNetworks } from './local-networks.js';
 import { LeakGuard } from './leak-guard.js';
 import type { LeakGuardVariant } from './leak-guard.js';
 import { hex8, policyKey } from './items.js';
 import type { NetworkPlan } from './network.js';
 import { addressAddLine, parseAddressList, parseRouteGet, planNetwork, routeAddLine, ruleAddLine } from './network.js';
+import { NetlinkKernel } from './netlink/kernel.js';
+import type { NetlinkTransport } from './netlink/transport.js';
+import { loadNetlinkTransport } from './netlink/transport.js';
+import { ADDRESS_METRIC } from './marks.js';
 import { parseXfrmStates } from './xfrm-parse.js';
-import { allocateReqid, childPolicies, excludeBypassPolicies, ikeBypassPolicies, policyLine, saAddLine, saItems, validateChildSa } from './xfrm.js';
+import { allocateReqid, childPolicies, excludeBypassPolicies, ikeBypassPolicies, policyLine, saAddLine, saDeleteLine, saItems, validateChildSa } from './xfrm.js';
+import type { ReplayState } from './migrate.js';
+import { carriedReplay, parseReplayState, withReplay } from './migrate.js';
 
 export type DnsMethodOption = 'auto' | 'resolved' | 'file' | 'none';
 
@@ -68,6 +80,14 @@ export interface LinuxBackendOptions {
   readonly now?: () => number;
   /** leak guard implementation; default auto (nftables inet if the kernel has it, else iptables-legacy) */
   readonly leakGuardVariant?: 'auto' | LeakGuardVariant;
+  /**
+   * How kernel objects are added and read: a netlink transport (tests inject a
+   * recording one), 'auto' (the netlink addon, falling back to `ip` if it does
+   * not load) or 'off' (`ip` only). Default: 'auto' unless `runner` or
+   * `netns` is given — a netlink socket works in the process's own
+   * namespace, and an injected runner means the caller records `ip` lines.
+   */
+  readonly netlink?: NetlinkTransport | 'auto' | 'off';
 }
 
 interface PolicyState {
@@ -109,11 +129,15 @@ export class LinuxBackend implements PlatformBackend {
   private readonly live = new Map<string, PlatformItem>();
   private readonly children = new Map<number, ChildState>();
   private readonly policies = new Map<string, PolicyState>();
+  /** outbound SAs held back by deferOutbound (the gateway's rekey), installed by installOutboundSa; keys in memory only */
+  private readonly deferredOut = new Map<number, { readonly spec: ChildSaSpec; readonly item: SaItem }>();
   private configEntries: string[] = [];
   private retired: Totals = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
   private tail: Promise<unknown> = Promise.resolve();
   /** resolvectl's presence does not change while the helper runs: looked up once (a PATH walk per connect is waste) */
   private resolvectlFound: Promise<boolean> | undefined;
+  /** undefined: not decided yet; null: `ip` fallback */
+  private nl: NetlinkKernel | null | undefined;
 
   constructor(opts: LinuxBackendOptions = {}) {
     this.opts = opts;
@@ -128,7 +152,7 @@ export class LinuxBackend implements PlatformBackend {
     this.journal = new Journal(opts.runtimeDir ?? '/run/strait/state', this.now);
     this.resolved = new ResolvedDns(this.runner, opts.resolvectlPath ?? 'resolvectl');
     this.resolvConf = new ResolvConfDns(opts.resolvConfPath ?? '/etc/resolv.conf', opts.persistentDir ?? '/var/lib/strait/state');
-    this.cleaner = new Cleaner(this.ip, this.resolved);
+    this.cleaner = new Cleaner(this.ip, this.resolved, () => this.kernel());
     this.guard = new LeakGuard({
       runner: this.runner,
       runtimeDir: opts.runtimeDir ?? '/run/strait/state',
@@ -144,7 +168,9 @@ export class LinuxBackend implements PlatformBackend {
   // ------------------------------------------------------------ leak guard
 
   async enableLeakGuard(spec: LeakGuardSpec): Promise<void> {
-    await this.guard.enable(spec);
+    // "Allow local LAN": read the gateway's interface and its prefixes now, not from a stale copy.
+    const local = spec.allowLocalNetworks === true ? await readLocalNetworks(this.ip, spec.gateways) : [];
+    await this.guard.enable(spec, local);
   }
 
   disableLeakGuard(): Promise<void> {
@@ -153,13 +179,11 @@ export class LinuxBackend implements PlatformBackend {
 
   // ------------------------------------------------------------ CHILD_SA
 
-  installChildSa(spec: ChildSaSpec): Promise<void> {
+  installChildSa(spec: ChildSaSpec, options?: InstallChildSaOptions): Promise<void> {
     return this.exclusive(async () => {
       if (this.children.has(spec.id)) throw new PlatformError('conflict', 'installChildSa', `CHILD_SA ${spec.id} is installed already`);
       const alg = validateChildSa(spec);
-      const signature = `${spec.local.address}>${spec.remote.address}|${childPolicies(spec, 0)
-        .map((p) => policyKey(p.dir, p.sel))
-        .join(',')}`;
+      const signature = childSignature(spec);
       // A rekeyed CHILD_SA with the same selectors keeps the reqid, so its
       // policies stay as they are while old and new SAs overlap (charon does the same).
       const reqid =
@@ -173,26 +197,43 @@ export class LinuxBackend implements PlatformBackend {
         return have !== undefined && p.tmpl !== undefined && have.item.tmpl?.reqid !== reqid;
       });
 
-      const entries = await this.intend([...sas, ...added]);
-      const lines: BatchLine[] = [
-        saAddLine(spec, 'in', reqid, alg),
-        saAddLine(spec, 'out', reqid, alg),
-        ...added.map((p) => policyLine(p, 'add')),
-        ...retargeted.map((p) => policyLine(p, 'update')),
-      ];
+      // The outbound SA can wait only when the old pair's policies (same reqid) stay as they are:
+      // the kernel keeps sending on the old outbound SA until the new one is added (the newest wins).
+      const defer = options?.deferOutbound === true && added.length === 0 && retargeted.length === 0;
+      const installNow = defer ? sas.filter((sa) => sa.dir === 'in') : sas;
+      const t0 = performance.now();
+      const entries = await this.intend([...installNow, ...added]);
+      const t1 = performance.now();
+      const nl = this.kernel();
       try {
-        await this.ip.batchOrThrow('installChildSa', lines);
+        if (nl) {
+          // the same objects in the same order as the batch below, one acknowledged message each
+          nl.addSa('installChildSa', spec, 'in', reqid, alg);
+          if (!defer) nl.addSa('installChildSa', spec, 'out', reqid, alg);
+          for (const p of added) nl.policy('installChildSa', p, 'add');
+          for (const p of retargeted) nl.policy('installChildSa', p, 'update');
+        } else {
+          const lines: BatchLine[] = [
+            saAddLine(spec, 'in', reqid, alg),
+            ...(defer ? [] : [saAddLine(spec, 'out', reqid, alg)]),
+            ...added.map((p) => policyLine(p, 'add')),
+            ...retargeted.map((p) => policyLine(p, 'update')),
+          ];
+          await this.ip.batchOrThrow('installChildSa', lines);
+        }
       } catch (e) {
         await this.rollback(entries, 'installChildSa');
         // an `update` that ran must point back at the old SAs
         const back = retargeted.flatMap((p) => {
           const old = this.policies.get(policyKey(p.dir, p.sel))?.item;
-          return old ? [policyLine(old, 'update')] : [];
+          return old ? [old] : [];
         });
-        if (back.length > 0) await this.ip.batch(back).catch(() => undefined);
+        await this.updatePolicies('installChildSa/restore', back).catch(() => undefined);
         throw e;
       }
+      const t2 = performance.now();
       await this.markDone(entries);
+      const t3 = performance.now();
 
       const byItem = new Map(entries.map((e) => [e.item, e.id]));
       for (const p of desired) {
@@ -209,14 +250,57 @@ export class LinuxBackend implements PlatformBackend {
         id: spec.id,
         reqid,
         signature,
-        sas: sas.map((item) => ({ entryId: byItem.get(item) ?? '', item })),
+        sas: installNow.map((item) => ({ entryId: byItem.get(item) ?? '', item })),
         policyKeys: desired.map((p) => policyKey(p.dir, p.sel)),
       });
+      const held = sas.find((sa) => sa.dir === 'out');
+      if (defer && held !== undefined) this.deferredOut.set(spec.id, { spec, item: held });
       this.emit({
         level: 'info',
         event: 'platform.child_sa.installed',
-        message: `CHILD_SA ${spec.id} installed: SPIs in 0x${hex8(spec.inbound.spi)} out 0x${hex8(spec.outbound.spi)}, ${desired.length} policies (${added.length} new)`,
-        fields: { childSa: spec.id, reqid, spiIn: `0x${hex8(spec.inbound.spi)}`, spiOut: `0x${hex8(spec.outbound.spi)}`, encap: spec.encap !== null, esn: spec.algorithms.esn },
+        message: `CHILD_SA ${spec.id} installed: SPIs in 0x${hex8(spec.inbound.spi)} out 0x${hex8(spec.outbound.spi)}${defer ? ' (outbound held back)' : ''}, ${desired.length} policies (${added.length} new)`,
+        fields: {
+          childSa: spec.id,
+          reqid,
+          spiIn: `0x${hex8(spec.inbound.spi)}`,
+          spiOut: `0x${hex8(spec.outbound.spi)}`,
+          encap: spec.encap !== null,
+          esn: spec.algorithms.esn,
+          outboundDeferred: defer,
+          // where the time went (the connect stage "install"): journal writes vs the kernel
+          journalMs: Math.round(t1 - t0 + (t3 - t2)),
+          kernelMs: Math.round(t2 - t1),
+          via: nl ? 'netlink' : 'ip',
+        },
+      });
+    });
+  }
+
+  installOutboundSa(id: number): Promise<void> {
+    return this.exclusive(async () => {
+      const held = this.deferredOut.get(id);
+      const child = this.children.get(id);
+      if (held === undefined || child === undefined) {
+        this.emit({ level: 'debug', event: 'platform.child_sa.outbound_present', message: `installOutboundSa(${id}): nothing held back (installed with its inbound SA, or removed)` });
+        return;
+      }
+      const entries = await this.intend([held.item]);
+      try {
+        const nl = this.kernel();
+        if (nl) nl.addSa('installOutboundSa', held.spec, 'out', child.reqid, validateChildSa(held.spec));
+        else await this.ip.batchOrThrow('installOutboundSa', [saAddLine(held.spec, 'out', child.reqid, validateChildSa(held.spec))]);
+      } catch (e) {
+        await this.rollback(entries, 'installOutboundSa');
+        throw e;
+      }
+      await this.markDone(entries);
+      this.deferredOut.delete(id);
+      this.children.set(id, { ...child, sas: [...child.sas, { entryId: entries[0]?.id ?? '', item: held.item }] });
+      this.emit({
+        level: 'info',
+        event: 'platform.child_sa.outbound_installed',
+        message: `CHILD_SA ${id}: outbound SA 0x${hex8(held.spec.outbound.spi)} installed; traffic leaves on it now`,
+        fields: { childSa: id, reqid: child.reqid, spiOut: `0x${hex8(held.spec.outbound.spi)}` },
       });
     });
   }
@@ -253,9 +337,10 @@ export class LinuxBackend implements PlatformBackend {
         }
       }
       this.children.delete(id);
+      this.deferredOut.delete(id);
       const problems: PlatformProblem[] = [];
       if (retarget.length > 0) {
-        await this.ip.batchOrThrow('removeChildSa/retarget', retarget.map((p) => policyLine(p, 'update'))).catch((e: unknown) => {
+        await this.updatePolicies('removeChildSa/retarget', retarget).catch((e: unknown) => {
           problems.push({ kind: 'policy', message: errorText(e) });
         });
       }
@@ -264,6 +349,65 @@ export class LinuxBackend implements PlatformBackend {
       if (problems.length > 0) {
         throw new PlatformError('command-failed', 'removeChildSa', problems.map((p) => p.message).join('; '));
       }
+    });
+  }
+
+  updateChildSaAddresses(spec: ChildSaSpec): Promise<void> {
+    return this.exclusive(async () => {
+      const op = 'updateChildSaAddresses';
+      const child = this.children.get(spec.id);
+      if (!child) throw new PlatformError('invalid-spec', op, `CHILD_SA ${spec.id} is not installed`);
+      const alg = validateChildSa(spec);
+      const oldOut = child.sas.find((s) => s.item.dir === 'out')?.item;
+      // The bypass policies for IKE name the gateway: a client move keeps it; a gateway move needs a new IKE SA.
+      if (oldOut !== undefined && oldOut.dst !== spec.remote.address) throw new PlatformError('invalid-spec', op, `the gateway address changed (${oldOut.dst} → ${spec.remote.address})`);
+      const listing = await this.ip.query(op, ['-s', 'xfrm', 'state', 'list', 'nokeys']);
+      const states = parseXfrmStates(listing);
+      const esn = spec.algorithms.esn;
+      const replay = (dir: 'in' | 'out'): ReplayState | undefined => {
+        const old = child.sas.find((s) => s.item.dir === dir)?.item;
+        return old === undefined ? undefined : carriedReplay(dir, parseReplayState(listing, old.dst, old.spi), esn);
+      };
+      const sas = saItems(spec, child.reqid);
+      const policies = childPolicies(spec, child.reqid);
+      const entries = await this.intend(sas);
+      // Delete first: the outbound SA keeps its kernel identity (gateway, SPI), so it cannot be added beside the old one.
+      const lines: BatchLine[] = [
+        ...child.sas.map((s) => saDeleteLine(s.item)),
+        withReplay(saAddLine(spec, 'in', child.reqid, alg), replay('in'), esn),
+        withReplay(saAddLine(spec, 'out', child.reqid, alg), replay('out'), esn),
+        ...policies.map((p) => policyLine(p, 'update')),
+      ];
+      try {
+        await this.ip.batchOrThrow(op, lines);
+      } catch (e) {
+        await this.rollback(entries, op);
+        throw e;
+      }
+      await this.markDone(entries);
+      // The deleted SAs' counters stay in the totals; their journal entries go.
+      for (const { item } of child.sas) {
+        const k = states.find((s) => s.proto === 'esp' && s.spi === item.spi && s.dst === item.dst);
+        if (k) addTo(this.retired, { spi: `0x${hex8(item.spi)}`, direction: item.dir, bytes: k.bytes ?? 0, packets: k.packets ?? 0 });
+        this.live.delete(child.sas.find((s) => s.item === item)?.entryId ?? '');
+      }
+      await this.journal.removed(child.sas.map((s) => s.entryId)).catch(() => undefined);
+      const byItem = new Map(entries.map((e) => [e.item, e.id]));
+      for (const p of policies) {
+        const st = this.policies.get(policyKey(p.dir, p.sel));
+        if (st !== undefined) st.item = p;
+      }
+      this.children.set(spec.id, {
+        ...child,
+        signature: childSignature(spec),
+        sas: sas.map((item) => ({ entryId: byItem.get(item) ?? '', item })),
+      });
+      this.emit({
+        level: 'info',
+        event: 'platform.child_sa.moved',
+        message: `CHILD_SA ${spec.id} moved to ${spec.local.address} <-> ${spec.remote.address}${spec.encap ? ` (ESP in UDP ${spec.encap.localPort}/${spec.encap.remotePort})` : ''}, sequence numbers kept`,
+        fields: { childSa: spec.id, reqid: child.reqid, local: spec.local.address, remote: spec.remote.address, encap: spec.encap !== null, replayKept: replay('out') !== undefined },
+      });
     });
   }
 
@@ -286,19 +430,42 @@ export class LinuxBackend implements PlatformBackend {
       // the queries (200+ ms in the UML lab). `route get` takes the family
       // from the address; all links are listed and filtered below, since the
       // device is not known before the route is.
-      const [routeJson = '', addressJson = ''] = await this.ip.queryBatch('applyConfig/route-get', [`route get ${gw}`, 'address show']);
-      const path = parseRouteGet(routeJson, gw);
-      const plan = planNetwork(p, path);
-      const present = new Set(
-        parseAddressList(addressJson)
-          .filter((a) => a.dev === path.dev)
-          .map((a) => a.local),
-      );
+      const nl = this.kernel();
+      const t0 = performance.now();
+      let path: { dev: string; via?: string; index?: number };
+      let present: Set<string>;
+      if (nl) {
+        path = nl.routeGet('applyConfig/route-get', gw);
+        const index = path.index;
+        present = new Set(
+          nl
+            .addresses('applyConfig/addresses')
+            .filter((a) => a.index === index)
+            .map((a) => a.local),
+        );
+      } else {
+        const [routeJson = '', addressJson = ''] = await this.ip.queryBatch('applyConfig/route-get', [`route get ${gw}`, 'address show']);
+        path = parseRouteGet(routeJson, gw);
+        const dev = path.dev;
+        present = new Set(
+          parseAddressList(addressJson)
+            .filter((a) => a.dev === dev)
+            .map((a) => a.local),
+        );
+      }
+      // allowLan: the connected networks of the gateway's interface join the excluded ones (throw
+      // routes, bypass policies), or a full tunnel would carry LAN traffic to the gateway.
+      const local = p.tunnel.excludeLocalNetworks === true ? (await readLocalNetworks(this.ip, [gw])).map((n) => n.cidr) : [];
+      const plan = planNetwork(local.length === 0 ? p : { ...p, tunnel: { ...p.tunnel, exclude: [...p.tunnel.exclude, ...local] } }, path);
       const addresses = plan.addresses.filter((a) => !present.has(a.cidr.slice(0, a.cidr.indexOf('/'))));
       const bypass = uniqueByKey(excludeBypassPolicies(plan.excluded)).filter((b) => !this.policies.has(policyKey(b.dir, b.sel)));
 
+      const t1 = performance.now();
       const entries = await this.intend([...addresses, ...bypass, ...plan.routes, ...plan.rules]);
       this.configEntries = entries.map((e) => e.id);
+      const t2 = performance.now();
+      let t3 = t2;
+      let t4 = t2;
       try {
         // One `ip -batch -` without -4/-6 for both families: iproute2 takes
         // the family of `address` and `route` lines from their prefixes.
@@ -307,17 +474,28 @@ export class LinuxBackend implements PlatformBackend {
         // and last the rules that make the kernel consult the routes' table.
         // The batch stops at the first failing line; the rollback below
         // deletes every journaled object and treats "not there" as removed.
-        await this.ip.batchOrThrow('applyConfig/network', [
-          ...addresses.map(addressAddLine),
-          ...bypass.map((b) => policyLine(b, 'add')),
-          ...plan.routes.map(routeAddLine),
-          ...plan.rules.filter((r) => r.family === 4).map(ruleAddLine),
-        ]);
-        // `rule` takes its family only from -4/-6 (a selector like
-        // `from ::/0` still makes an IPv4 rule in iproute2 6.1), and a
-        // batch line cannot carry -6: the IPv6 rule needs its own run.
-        await this.ip.batchOrThrow('applyConfig/rule6', plan.rules.filter((r) => r.family === 6).map(ruleAddLine), { family: 6 });
+        if (nl && path.index !== undefined) {
+          const op = 'applyConfig/network';
+          for (const a of addresses) nl.addAddress(op, a, path.index, ADDRESS_METRIC);
+          for (const b of bypass) nl.policy(op, b, 'add');
+          // every route of the plan that names a device names the gateway's (planNetwork)
+          for (const r of plan.routes) nl.addRoute(op, r, r.dev !== undefined ? path.index : undefined);
+          for (const r of plan.rules) nl.addRule(op, r);
+        } else {
+          await this.ip.batchOrThrow('applyConfig/network', [
+            ...addresses.map(addressAddLine),
+            ...bypass.map((b) => policyLine(b, 'add')),
+            ...plan.routes.map(routeAddLine),
+            ...plan.rules.filter((r) => r.family === 4).map(ruleAddLine),
+          ]);
+          // `rule` takes its family only from -4/-6 (a selector like
+          // `from ::/0` still makes an IPv4 rule in iproute2 6.1), and a
+          // batch line cannot carry -6: the IPv6 rule needs its own run.
+          await this.ip.batchOrThrow('applyConfig/rule6', plan.rules.filter((r) => r.family === 6).map(ruleAddLine), { family: 6 });
+        }
+        t3 = performance.now();
         await this.markDone(entries);
+        t4 = performance.now();
         await this.applyDns(p, plan, path.dev);
       } catch (e) {
         await this.rollback(
@@ -339,6 +517,12 @@ export class LinuxBackend implements PlatformBackend {
           routes: plan.routes.filter((r) => r.type === 'unicast').map((r) => r.dst),
           kept_outside: plan.routes.filter((r) => r.type === 'throw').map((r) => r.dst),
           ...(p.mtu !== undefined ? { mtu: p.mtu } : {}),
+          // where the time went (the connect stage "configure")
+          queryMs: Math.round(t1 - t0),
+          journalMs: Math.round(t2 - t1 + (t4 - t3)),
+          kernelMs: Math.round(t3 - t2),
+          dnsMs: Math.round(performance.now() - t4),
+          via: nl ? 'netlink' : 'ip',
         },
       });
     });
@@ -425,7 +609,10 @@ export class LinuxBackend implements PlatformBackend {
 
   private async readKernelCounters(children: readonly ChildState[]): Promise<SaCounters[]> {
     if (children.length === 0) return [];
-    const states = parseXfrmStates(await this.ip.query('readCounters', ['-s', 'xfrm', 'state', 'list', 'nokeys']));
+    const nl = this.kernel();
+    const states = nl
+      ? nl.listSas('readCounters').map((s) => ({ proto: s.proto === 50 ? 'esp' : String(s.proto), spi: s.spi, dst: s.dst, bytes: s.bytes, packets: s.packets, addTime: s.addTimeSeconds * 1000 }))
+      : parseXfrmStates(await this.ip.query('readCounters', ['-s', 'xfrm', 'state', 'list', 'nokeys']));
     const out: SaCounters[] = [];
     for (const c of children) {
       for (const { item } of c.sas) {
@@ -453,6 +640,7 @@ export class LinuxBackend implements PlatformBackend {
       const problems: PlatformProblem[] = [...r.problems];
       if (this.live.size === 0) {
         this.children.clear();
+        this.deferredOut.clear();
         this.policies.clear();
         this.configEntries = [];
         this.retired = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
@@ -528,6 +716,32 @@ export class LinuxBackend implements PlatformBackend {
 
   // ------------------------------------------------------------ internals
 
+  /** The netlink path, decided once: null means `ip` (said in a log event when netlink was wanted). */
+  private kernel(): NetlinkKernel | null {
+    if (this.nl !== undefined) return this.nl;
+    const want = this.opts.netlink ?? (this.opts.runner === undefined && this.opts.netns === undefined ? 'auto' : 'off');
+    if (want === 'off') return (this.nl = null);
+    if (want !== 'auto') return (this.nl = new NetlinkKernel(want));
+    const loaded = loadNetlinkTransport(this.opts.commandTimeoutMs);
+    if ('transport' in loaded) {
+      this.emit({ level: 'debug', event: 'platform.netlink', message: 'kernel objects go over netlink (NETLINK_XFRM, NETLINK_ROUTE)' });
+      return (this.nl = new NetlinkKernel(loaded.transport));
+    }
+    this.emit({ level: 'warn', event: 'platform.netlink.unavailable', message: `netlink unavailable, falling back to \`ip -batch -\` (slower connects): ${loaded.error}`, fields: { reason: loaded.error } });
+    return (this.nl = null);
+  }
+
+  /** `policy update` for each, over netlink or in one `ip -batch`. */
+  private async updatePolicies(operation: string, list: readonly PolicyItem[]): Promise<void> {
+    if (list.length === 0) return;
+    const nl = this.kernel();
+    if (nl) {
+      for (const p of list) nl.policy(operation, p, 'update');
+      return;
+    }
+    await this.ip.batchOrThrow(operation, list.map((p) => policyLine(p, 'update')));
+  }
+
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.tail.then(fn, fn);
     this.tail = run.catch(() => undefined);
@@ -578,6 +792,13 @@ function uniqueByKey(list: readonly PolicyItem[]): PolicyItem[] {
     seen.add(k);
     return true;
   });
+}
+
+/** Identity of a CHILD_SA's policy set: a rekeyed CHILD_SA with the same one shares the reqid. */
+function childSignature(spec: ChildSaSpec): string {
+  return `${spec.local.address}>${spec.remote.address}|${childPolicies(spec, 0)
+    .map((p) => policyKey(p.dir, p.sel))
+    .join(',')}`;
 }
 
 function addTo(t: Totals, s: SaCounters): void {

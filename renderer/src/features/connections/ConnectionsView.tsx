@@ -110,7 +110,7 @@ export function ConnectionsView({ onGoToProfiles }: { onGoToProfiles: () => void
         <SecretPrompt
           needs={prompt.needs}
           profileName={prompt.view.profile.name}
-          {...(prompt.view.profile.auth.method === 'eap-mschapv2' ? { userName: prompt.view.profile.auth.eapIdentity } : {})}
+          {...(prompt.view.profile.auth.method === 'eap-mschapv2' || prompt.view.profile.auth.method === 'certificate-eap' ? { userName: prompt.view.profile.auth.eapIdentity } : {})}
           {...(prompt.error === undefined ? {} : { error: prompt.error })}
           onSubmit={(a) => answer(prompt, a)}
           onCancel={() => setPrompt(undefined)}

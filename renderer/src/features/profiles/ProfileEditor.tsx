@@ -27,6 +27,8 @@ interface Draft {
   include: string;
   dnsServers: string;
   mtu: string;
+  leakGuard: boolean;
+  allowLan: boolean;
 }
 
 const lines = (s: string): string[] =>
@@ -44,13 +46,15 @@ function draftOf(p: Profile | undefined): Draft {
     remoteId: p?.remoteId ?? '',
     method: auth?.method ?? 'eap-mschapv2',
     localId: auth?.localId ?? '',
-    eapIdentity: auth?.method === 'eap-mschapv2' || auth?.method === 'eap-tls' ? (auth.eapIdentity ?? '') : '',
-    certificateRef: auth?.method === 'certificate' || auth?.method === 'eap-tls' ? auth.certificateRef : '',
+    eapIdentity: auth?.method === 'eap-mschapv2' || auth?.method === 'eap-tls' || auth?.method === 'certificate-eap' ? (auth.eapIdentity ?? '') : '',
+    certificateRef: auth?.method === 'certificate' || auth?.method === 'eap-tls' || auth?.method === 'certificate-eap' ? auth.certificateRef : '',
     secret: '',
     tunnelMode: p?.tunnel.mode ?? 'full',
     include: (p?.tunnel.include ?? []).join('\n'),
     dnsServers: (p?.dns.servers ?? []).join('\n'),
     mtu: p?.mtu === undefined ? '' : String(p.mtu),
+    leakGuard: p?.leakGuard ?? true,
+    allowLan: p?.allowLan ?? false,
   };
 }
 
@@ -64,7 +68,9 @@ function buildProfile(d: Draft, base: Profile | undefined): ProfileInput {
         ? { method: 'eap-mschapv2' as const, eapIdentity: d.eapIdentity.trim(), ...(localId === undefined ? {} : { localId }) }
         : d.method === 'certificate'
           ? { method: 'certificate' as const, certificateRef: d.certificateRef, ...(localId === undefined ? {} : { localId }) }
-          : { method: 'eap-tls' as const, certificateRef: d.certificateRef, ...(localId === undefined ? {} : { localId }), ...(opt(d.eapIdentity) === undefined ? {} : { eapIdentity: d.eapIdentity.trim() }) };
+          : d.method === 'certificate-eap'
+            ? { method: 'certificate-eap' as const, certificateRef: d.certificateRef, eapIdentity: d.eapIdentity.trim(), ...(localId === undefined ? {} : { localId }) }
+            : { method: 'eap-tls' as const, certificateRef: d.certificateRef, ...(localId === undefined ? {} : { localId }), ...(opt(d.eapIdentity) === undefined ? {} : { eapIdentity: d.eapIdentity.trim() }) };
   const remoteId = opt(d.remoteId);
   const { remoteId: _old, mtu: _oldMtu, ...rest } = base ?? ({} as Partial<Profile>);
   return {
@@ -79,6 +85,8 @@ function buildProfile(d: Draft, base: Profile | undefined): ProfileInput {
     tunnel: { ...base?.tunnel, mode: d.tunnelMode, include: d.tunnelMode === 'split' ? lines(d.include) : [] },
     dns: { ...base?.dns, servers: lines(d.dnsServers) },
     ...(d.mtu.trim() === '' ? {} : { mtu: Number(d.mtu) }),
+    leakGuard: d.leakGuard,
+    allowLan: d.allowLan,
   } as ProfileInput;
 }
 
@@ -132,7 +140,13 @@ export function ProfileEditor({ view, onDone }: { view?: ProfileView; onDone: (s
     );
   };
 
-  const text = (key: keyof Draft, type = 'text') => (p: { id: string; readOnly: boolean }) => <input {...p} type={type} value={draft[key]} onChange={(e) => set(key)(e.target.value as never)} />;
+  // A native checkbox: Tab reaches it, Space toggles it, the label names it. Locked means disabled
+  // (readOnly does not stop a checkbox from toggling).
+  const checkbox = (key: 'leakGuard' | 'allowLan', disabled = false) => (p: { id: string; readOnly: boolean; 'aria-describedby'?: string }) => (
+    <input id={p.id} type="checkbox" {...(p['aria-describedby'] === undefined ? {} : { 'aria-describedby': p['aria-describedby'] })} disabled={p.readOnly || disabled} checked={draft[key]} onChange={(e) => set(key)(e.target.checked)} />
+  );
+
+  const text = (key: Exclude<keyof Draft, 'leakGuard' | 'allowLan'>, type = 'text') => (p: { id: string; readOnly: boolean }) => <input {...p} type={type} value={draft[key]} onChange={(e) => set(key)(e.target.value as never)} />;
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
@@ -170,15 +184,15 @@ export function ProfileEditor({ view, onDone }: { view?: ProfileView; onDone: (s
         {field('Gateway identity (optional)', '/remoteId', text('remoteId'), 'Only if IT told you one; by default the address above is checked against the certificate.')}
         {field('Sign in with', '/auth/method', (p) => (
           <select id={p.id} disabled={p.readOnly} value={method} onChange={(e) => set('method')(e.target.value as Method)}>
-            {(['eap-mschapv2', 'certificate', 'eap-tls', 'psk'] as const).map((m) => (
+            {(['eap-mschapv2', 'certificate', 'eap-tls', 'certificate-eap', 'psk'] as const).map((m) => (
               <option key={m} value={m}>
                 {AUTH_LABELS[m]}
               </option>
             ))}
           </select>
         ))}
-        {(method === 'eap-mschapv2' || method === 'eap-tls') && field('User name', '/auth/eapIdentity', text('eapIdentity'))}
-        {(method === 'certificate' || method === 'eap-tls') &&
+        {(method === 'eap-mschapv2' || method === 'eap-tls' || method === 'certificate-eap') && field('User name', '/auth/eapIdentity', text('eapIdentity'))}
+        {(method === 'certificate' || method === 'eap-tls' || method === 'certificate-eap') &&
           field('Certificate', '/auth/certificateRef', (p) => (
             <select id={p.id} disabled={p.readOnly} value={draft.certificateRef} onChange={(e) => set('certificateRef')(e.target.value)}>
               <option value="">Choose…</option>
@@ -191,7 +205,7 @@ export function ProfileEditor({ view, onDone }: { view?: ProfileView; onDone: (s
             </select>
           ))}
         {field(method === 'psk' ? 'Your identity' : 'Your identity (optional)', '/auth/localId', text('localId'))}
-        {(method === 'eap-mschapv2' || method === 'psk') &&
+        {(method === 'eap-mschapv2' || method === 'certificate-eap' || method === 'psk') &&
           field(method === 'psk' ? 'Pre-shared key' : 'Password', '/secret', (p) => <input {...p} readOnly={false} type="password" autoComplete="new-password" value={draft.secret} onChange={(e) => set('secret')(e.target.value)} />, view?.secretStored === true ? 'Saved in your keychain. Type a new one to replace it.' : 'Optional: saved in your keychain. Leave empty to be asked when connecting.')}
         {field('Traffic through the VPN', '/tunnel', (p) => (
           <select id={p.id} disabled={p.readOnly} value={draft.tunnelMode} onChange={(e) => set('tunnelMode')(e.target.value as 'full' | 'split')}>
@@ -202,6 +216,8 @@ export function ProfileEditor({ view, onDone }: { view?: ProfileView; onDone: (s
         {draft.tunnelMode === 'split' && field('Company networks', '/tunnel/include', (p) => <textarea {...p} rows={3} value={draft.include} onChange={(e) => set('include')(e.target.value)} />, 'One per line, e.g. 10.0.0.0/8')}
         {field('DNS servers (optional)', '/dns', (p) => <textarea {...p} rows={2} value={draft.dnsServers} onChange={(e) => set('dnsServers')(e.target.value)} />, 'Empty: use the ones the gateway assigns')}
         {field('MTU (optional)', '/mtu', text('mtu', 'number'))}
+        {field('Block traffic outside the VPN', '/leakGuard', checkbox('leakGuard'), 'While connected (and while reconnecting) nothing leaves this computer outside the tunnel.')}
+        {field('Allow my local network while blocking', '/allowLan', checkbox('allowLan', !draft.leakGuard), 'Printers, the router and other devices on the network you are connected to stay reachable; nothing beyond it.')}
       </div>
       <div className="dialog-actions">
         <button type="button" className="button secondary" onClick={() => onDone()}>

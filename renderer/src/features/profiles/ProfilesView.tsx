@@ -85,7 +85,7 @@ export function ProfilesView() {
                   <button type="button" className="button small secondary" onClick={() => setEditing(view)} aria-label={`${view.source === 'managed' ? 'View' : 'Edit'} ${view.profile.name}`}>
                     {view.source === 'managed' ? 'View' : 'Edit'}
                   </button>
-                  {view.secretStored && (view.profile.auth.method === 'eap-mschapv2' || view.profile.auth.method === 'psk') && (
+                  {view.secretStored && (view.profile.auth.method === 'eap-mschapv2' || view.profile.auth.method === 'certificate-eap' || view.profile.auth.method === 'psk') && (
                     <button type="button" className="button small secondary" onClick={() => void forget(view)} aria-label={`Forget the saved password of ${view.profile.name}`}>
                       Forget password
                     </button>

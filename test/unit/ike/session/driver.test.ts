@@ -37,7 +37,7 @@ interface UdpGateway {
   readonly natt: Endpoint;
   readonly responder: TestResponder;
   /** datagrams as they arrived on each socket (marker included) */
-  readonly seen: { port: number; data: Buffer }[];
+  readonly seen: { port: number; data: Buffer; at: number }[];
   /** send raw octets from the NAT-T socket to an endpoint */
   raw(data: Uint8Array, to: Endpoint): void;
   /** stop answering */
@@ -46,7 +46,7 @@ interface UdpGateway {
 }
 
 async function udpGateway(ikePort: number, nattPort: number, responder: TestResponder): Promise<UdpGateway> {
-  const seen: { port: number; data: Buffer }[] = [];
+  const seen: { port: number; data: Buffer; at: number }[] = [];
   const sockets = new Map<number, Socket>();
   const gw: UdpGateway = {
     ike: { address: LOOPBACK, port: ikePort },
@@ -65,7 +65,7 @@ async function udpGateway(ikePort: number, nattPort: number, responder: TestResp
     const s = createSocket('udp4');
     await new Promise<void>((resolve) => s.bind(port, LOOPBACK, () => resolve()));
     s.on('message', (msg, rinfo) => {
-      seen.push({ port, data: msg });
+      seen.push({ port, data: msg, at: Date.now() });
       if (gw.mute) return;
       const natt = port === nattPort;
       // ESP (non-zero SPI) and NAT-keepalives (one octet) are not IKE
@@ -213,6 +213,29 @@ describe('IkeDriver over loopback UDP', () => {
     assert.equal(gw.seen.length, 3, 'the first send and two retransmissions');
     // 200 + 300 + 450 ms of waiting
     assert.ok(elapsed >= 900 && elapsed < 5000, `gave up after ${elapsed} ms`);
+  });
+
+  it('times a retransmission from the send, not from the start of a slow session call (RFC 7296 §2.1)', async () => {
+    const ports = await freePorts(4);
+    const [cIke, cNatt, gIke, gNatt] = ports as [number, number, number, number];
+    const gw = await udpGateway(gIke, gNatt, new TestResponder(responderConfig({ random: seededRandom('mute-slow') })));
+    cleanups.push(() => gw.close());
+    gw.mute = true;
+    // The clock jumps 180 ms while start() builds the request: what a
+    // Diffie-Hellman on a loaded machine looks like to the driver.
+    let skew = 0;
+    const session = new IkeSession(udpConfig(ports, { retransmit: { timeoutMs: 200, base: 1.5, tries: 1 } }), { random: seededRandom('udp-slow') });
+    const start = session.start.bind(session);
+    session.start = (now: number): IkeAction[] => {
+      const actions = start(now);
+      skew += 180;
+      return [...actions];
+    };
+    const outcome = await runIkeSession(session, { localAddress: LOOPBACK, ports: { ike: cIke, natt: cNatt }, clock: () => Date.now() + skew });
+    assert.ok(outcome.kind === 'failed' && outcome.failure.code === 'GATEWAY_UNREACHABLE');
+    assert.equal(gw.seen.length, 2, 'the request and one retransmission');
+    const gap = (gw.seen[1]?.at ?? 0) - (gw.seen[0]?.at ?? 0);
+    assert.ok(gap >= 190, `the retransmission followed the request after ${gap} ms, not after the 200 ms timeout`);
   });
 
   it('reports a port it cannot bind as PLATFORM_ERROR', async () => {

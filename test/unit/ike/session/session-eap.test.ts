@@ -85,6 +85,17 @@ describe('IkeSession with EAP-MSCHAPv2', () => {
     assert.match(f?.message ?? '', /disabled or locked/);
   });
 
+  it('right password, account refused after EAP-Success (AUTHENTICATION_FAILED, no AUTH) → EAP_ACCOUNT_REJECTED, not a wrong password', () => {
+    const actions = connect(eapPair(pki, { eap: { refuseAfterSuccess: true } }));
+    const f = failure(actions);
+    assert.equal(f?.code, 'EAP_ACCOUNT_REJECTED', JSON.stringify(f));
+    assert.match(f?.message ?? '', /accepted the password of "carol@lab\.example" but refused the sign-in/);
+    assert.equal(f?.fields?.afterEapSuccess, true);
+    assert.ok(events(actions).some((e) => e.event === 'eap.succeeded'));
+    assert.ok(!JSON.stringify(actions.filter((a) => a.kind !== 'send')).includes(PASSWORD));
+    assert.equal(installed(actions).length, 0);
+  });
+
   it('gateway certificate from an untrusted CA → CERT_UNTRUSTED before any EAP answer', () => {
     const pair = eapPair(pki, { trust: other.trustAnchors });
     const actions = connect(pair);

@@ -20,17 +20,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { createReadStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { chromium, type Browser, type Page } from '@playwright/test';
 
-import { DESKTOP_METHODS, type DesktopEvent } from '../../native-helper/src/api/desktop.js';
+import type { DesktopEvent } from '../../native-helper/src/api/desktop.js';
 import type { Endpoint } from '../../native-helper/src/ike/actions.js';
 import { NapiKeyringStore } from '../../native-helper/src/keychain/napi-keyring-store.js';
 import { parseIdentity } from '../../native-helper/src/pki/identity.js';
@@ -39,21 +37,13 @@ import { makePki, type Pki } from '../support/pki-fixtures.js';
 import { seededRandom, TestResponder } from '../support/test-responder.js';
 import { responderConfig } from '../unit/ike/session/harness.js';
 import { TestPki } from '../unit/profiles/helpers/pki.js';
+import { bridge, CHROMIUM_ARGS, serveRenderer, SHOTS, type PageGlobals } from './support/page-harness.js';
 import { startRecordingStraitd, type RecordingStraitd } from './support/straitd-recording.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const RENDERER = join(ROOT, 'renderer', 'dist');
-const SHOTS = join(ROOT, 'test-results', 'screenshots');
 const PASSWORD = 'correct horse battery staple';
 const PROFILE_ID = randomUUID();
 const GATEWAY_DELAY_MS = 350;
 
-/** The few DOM bits page.evaluate callbacks use (this file is type-checked without the DOM lib). */
-interface PageGlobals {
-  readonly document: { readonly documentElement: { scrollWidth: number; clientWidth: number }; querySelector(s: string): { textContent: string | null } | null };
-}
-
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 /** The responder behind a UDP socket on loopback, answering after a delay (a gateway across the internet). */
 async function slowGateway(pki: Pki): Promise<{ port: number; close: () => Promise<void> }> {
@@ -90,55 +80,7 @@ async function slowGateway(pki: Pki): Promise<{ port: number; close: () => Promi
   return { port, close: () => new Promise<void>((resolve) => s.close(() => resolve())) };
 }
 
-const MIME: Readonly<Record<string, string>> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.svg': 'image/svg+xml' };
-
-/** Serves renderer/dist (Chromium refuses module scripts from file://; Electron does not need this). */
-async function serveRenderer(): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    const path = normalize(join(RENDERER, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
-    const file = path.endsWith(sep) ? join(path, 'index.html') : path;
-    if (!file.startsWith(RENDERER)) {
-      res.writeHead(403).end();
-      return;
-    }
-    stat(file).then(
-      (st) => {
-        if (!st.isFile()) throw new Error('not a file');
-        res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream' });
-        createReadStream(file).pipe(res);
-      },
-      () => res.writeHead(404).end(),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return { url: `http://127.0.0.1:${address.port}/index.html`, server };
-}
-
-/** Installs `window.strait` in the page: every method goes to the Node-side handlers; events come back via __straitEmit. */
-async function bridge(page: Page, services: () => MainServices): Promise<void> {
-  await page.exposeFunction('__straitInvoke', async (method: string, input: unknown) => {
-    const handler = (services().handlers as unknown as Record<string, (i: unknown) => Promise<unknown>>)[method];
-    if (handler === undefined) return { ok: false, error: { code: 'INVALID_INPUT', message: `no method ${method}` } };
-    return handler(input ?? undefined);
-  });
-  await page.addInitScript((methods: readonly string[]) => {
-    const w = globalThis as unknown as Record<string, unknown> & { __straitInvoke: (m: string, i: unknown) => Promise<unknown> };
-    const listeners = new Set<(e: unknown) => void>();
-    w['__straitEmit'] = (e: unknown) => {
-      for (const l of listeners) l(e);
-    };
-    const api: Record<string, unknown> = Object.fromEntries(methods.map((m) => [m, (input?: unknown) => w.__straitInvoke(m, input ?? null)]));
-    api['onEvent'] = (l: (e: unknown) => void) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    };
-    w['strait'] = api;
-  }, DESKTOP_METHODS);
-}
-
-describe('Strait desktop UI, end to end (recording platform: host kernel has no ESP)', () => {
+describe('Strait desktop UI on the host (stand-ins: in-process IKEv2 responder over loopback, recording platform — the host kernel has no ESP)', () => {
   let work: string;
   let pki: Pki;
   let itPki: TestPki;
