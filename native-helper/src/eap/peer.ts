@@ -99,6 +99,11 @@ export class EapPeer {
     return eapMethodName(this.credentials);
   }
 
+  /** the EAP identity (the user name the user knows), for messages */
+  get identity(): string {
+    return this.credentials.identity;
+  }
+
   /** One EAP message from the gateway → what to do. */
   process(bytes: Uint8Array): EapStep {
     const decoded = decodeEapFromGateway(bytes);

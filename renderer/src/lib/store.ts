@@ -18,8 +18,12 @@ export interface AppSnapshot {
   readonly profiles: ProfilesView | undefined;
   readonly profilesError: DesktopError | undefined;
   readonly logs: readonly LogRecord[];
-  /** the last connection failure, kept after the state moves on, for the Logs screen's explanation */
-  readonly lastFailure: { readonly code: string; readonly message: string; readonly profileName: string; readonly at: number } | undefined;
+  /**
+   * the last connection failure, kept after the state moves on, for the Logs
+   * screen's explanation (the helpdesk asks about it even after a later
+   * success); `connectedSince` says when a connect succeeded after it.
+   */
+  readonly lastFailure: { readonly code: string; readonly message: string; readonly profileName: string; readonly at: number; readonly connectedSince?: number } | undefined;
 }
 
 export class AppStore {
@@ -84,7 +88,13 @@ export class AppStore {
   }
 
   setState(state: ConnectionState): void {
-    const lastFailure = state.state === 'error' ? { code: state.code, message: state.message, profileName: state.profileName, at: state.at } : this.snapshot.lastFailure;
+    const previous = this.snapshot.lastFailure;
+    const lastFailure =
+      state.state === 'error'
+        ? { code: state.code, message: state.message, profileName: state.profileName, at: state.at }
+        : state.state === 'connected' && previous !== undefined && previous.connectedSince === undefined
+          ? { ...previous, connectedSince: Date.now() }
+          : previous;
     this.set({ state, lastFailure });
   }
 

@@ -435,8 +435,16 @@ describe('ike-interop: Strait initiator vs strongSwan gateway', () => {
     };
     await gateway('stop');
     await gateway('start', cookieConf);
+    const started = Date.now();
     const sock = createSocket('udp4');
     try {
+      // charon 5.9.8 (receiver.c) stamps a cookie with t = uptime - offset, offset random in
+      // [0, uptime at start), and rejects it when t < now - offset - 10 s in unsigned 32-bit
+      // arithmetic: for up to 10 s after a start, now - offset may be below 10, the bound wraps and
+      // every cookie is "expired" (gateway log: "received cookie lifetime expired"). On a gateway
+      // with hours of uptime that window is rare; in a UML guest a minute old it is likely. So the
+      // connect waits until charon has run 10 s.
+      await new Promise((r) => setTimeout(r, Math.max(0, started + 10_500 - Date.now())));
       // 1. A half-open IKE_SA: one IKE_SA_INIT from another port, answered, never continued.
       await new Promise<void>((resolve, reject) => {
         sock.once('error', reject);

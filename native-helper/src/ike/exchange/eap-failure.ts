@@ -2,6 +2,8 @@
  * The typed failure for a refused EAP sign-in: a wrong password, an
  * account that may not sign in (RFC 2759 §6 error codes), a method the
  * gateway does not offer, or a bare EAP-Failure. Never names the password.
+ * The user is named by the EAP identity they typed (not the IKE identity),
+ * and the plain sentence comes first, the method's error code after it.
  */
 import type { IkeFailure } from '../actions.js';
 import type { EapRejection } from '../../eap/peer.js';
@@ -17,11 +19,11 @@ export function eapFailure(r: EapRejection, localId: string, gateway: string): I
   const said = r.gatewayMessage === undefined || r.gatewayMessage === '' ? '' : ` The gateway said: "${r.gatewayMessage}".`;
   switch (r.rejection) {
     case 'wrong_password':
-      return makeFailure('EAP_PASSWORD_WRONG', `The gateway "${gateway}" rejected the password for "${localId}" (${r.method} error ${r.errorCode ?? 691}). Check the user name and password.${said}`, fields);
+      return makeFailure('EAP_PASSWORD_WRONG', `The gateway "${gateway}" rejected the password for "${localId}". Check the user name and password. (${r.method} error ${r.errorCode ?? 691})${said}`, fields);
     case 'account_disabled':
-      return makeFailure('EAP_ACCOUNT_REJECTED', `The gateway "${gateway}" says the account "${localId}" is disabled or locked (${r.method} error ${r.errorCode ?? 647}). Contact your IT department.${said}`, fields);
+      return makeFailure('EAP_ACCOUNT_REJECTED', `The gateway "${gateway}" says the account "${localId}" is disabled or locked. Contact your IT department. (${r.method} error ${r.errorCode ?? 647})${said}`, fields);
     case 'password_expired':
-      return makeFailure('EAP_ACCOUNT_REJECTED', `The gateway "${gateway}" says the password of "${localId}" has expired (${r.method} error ${r.errorCode ?? 648}). Change it, then connect again.${said}`, fields);
+      return makeFailure('EAP_ACCOUNT_REJECTED', `The gateway "${gateway}" says the password of "${localId}" has expired. Change it, then connect again. (${r.method} error ${r.errorCode ?? 648})${said}`, fields);
     case 'restricted_hours':
       return makeFailure('EAP_ACCOUNT_REJECTED', `The gateway "${gateway}" says "${localId}" may not sign in at this time (${r.method} error ${r.errorCode ?? 646}).${said}`, fields);
     case 'no_dialin_permission':

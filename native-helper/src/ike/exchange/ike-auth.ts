@@ -260,7 +260,7 @@ export class IkeAuthTask implements Task {
           this.eapResponse = step.message;
           return { kind: 'next' };
         }
-        return { kind: 'failed', failure: eapFailure(step.reason, formatIdentity(ctx.config.localId), this.gatewayName), ikeSaExists: true };
+        return { kind: 'failed', failure: eapFailure(step.reason, eap.identity || formatIdentity(ctx.config.localId), this.gatewayName), ikeSaExists: true };
       case 'untrusted':
         eap.wipe();
         return {

@@ -55,9 +55,10 @@ export function LogsView() {
   return (
     <section aria-label="Logs" className="logs-view">
       {lastFailure !== undefined && (
-        <div className="card failure explain" role="region" aria-label="Last problem">
+        <div className={`card explain ${lastFailure.connectedSince === undefined ? 'failure' : 'resolved'}`} role="region" aria-label="Last problem">
           <p className="muted small">
             Last problem: {lastFailure.profileName}, {new Date(lastFailure.at).toLocaleString()}
+            {lastFailure.connectedSince !== undefined && <> — connected again since {new Date(lastFailure.connectedSince).toLocaleString()}</>}
           </p>
           <FailureText code={lastFailure.code} message={lastFailure.message} />
         </div>
