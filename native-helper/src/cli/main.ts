@@ -5,31 +5,15 @@
  * provides their terminal I/O: secrets only through a no-echo prompt or
  * stdin, never argv.
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { ExitCode, type CliCommand, type CliIo } from './command.js';
 import { bundleCommand } from './commands/bundle.js';
 import { createConnectionCommands } from './commands/connection.js';
 import { profilesCommand } from './commands/profiles.js';
+import { packageVersion } from '../package-version.js';
 
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = join(dir, 'package.json');
-    if (existsSync(p)) {
-      try {
-        const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: unknown; version?: unknown };
-        if (pkg.name === 'strait' && typeof pkg.version === 'string') return pkg.version;
-      } catch {
-        // keep looking
-      }
-    }
-    dir = dirname(dir);
-  }
-  return '0.0.0-unknown';
-}
 
 export function allCommands(version = packageVersion()): CliCommand[] {
   return [...createConnectionCommands({ cliVersion: version }), profilesCommand, bundleCommand];

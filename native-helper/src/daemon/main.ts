@@ -20,6 +20,7 @@ import { LogStore } from './log-store.js';
 import { RpcServer } from './rpc-server.js';
 import { createHandlers, publishEvents } from './service.js';
 import { Supervisor } from './supervisor.js';
+import { packageVersion } from '../package-version.js';
 
 const USAGE = `usage: straitd [--socket PATH] [--runtime-dir DIR] [--state-dir DIR] [--log-dir DIR]
                [--log-level debug|info|warn|error] [--dns auto|resolved|file|none] [--resolv-conf PATH]
@@ -116,22 +117,6 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   };
 }
 
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = join(dir, 'package.json');
-    if (existsSync(p)) {
-      try {
-        const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: unknown; version?: unknown };
-        if (pkg.name === 'strait' && typeof pkg.version === 'string') return pkg.version;
-      } catch {
-        // keep looking
-      }
-    }
-    dir = dirname(dir);
-  }
-  return '0.0.0-unknown';
-}
 
 /** gid of group `strait`, when it exists (DESIGN.md: members of that group reach the helper). */
 function straitGid(): number | undefined {

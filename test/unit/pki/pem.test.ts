@@ -56,7 +56,7 @@ describe('pem', () => {
       blocks.map((b) => [b.label, b.line]),
       [
         ['CERTIFICATE', 1],
-        ['PRIVATE KEY', text.split('\n').findIndex((l) => l.startsWith('-----BEGIN PRIVATE KEY')) + 1],
+        ['PRIVATE KEY', text.split('\n').indexOf(keyPem.split('\n')[0] ?? '') + 1],
       ],
     );
     assert.deepEqual(pemToDerList(text, 'CERTIFICATE'), [pki.root.der]);
