@@ -99,19 +99,19 @@ static int find_socket(const struct sockaddr_storage *want) {
     char *end = NULL;
     long fd = strtol(e->d_name, &end, 10);
     if (end == e->d_name || *end != '\0' || fd < 0 || fd == dirfd(d)) continue;
+    /* The bound address first: one system call rules out every other descriptor (a
+       non-socket fails with ENOTSOCK), and each call costs ~45 µs in the UML lab. */
+    struct sockaddr_storage have;
+    socklen_t hl = sizeof have;
+    memset(&have, 0, sizeof have);
+    if (getsockname((int)fd, (struct sockaddr *)&have, &hl) != 0 || !same_endpoint(&have, want)) continue;
     int type = 0, proto = 0;
     socklen_t l = sizeof type;
     if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &l) != 0 || type != SOCK_DGRAM) continue;
     l = sizeof proto;
     if (getsockopt((int)fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) != 0 || proto != IPPROTO_UDP) continue;
-    struct sockaddr_storage have;
-    socklen_t hl = sizeof have;
-    memset(&have, 0, sizeof have);
-    if (getsockname((int)fd, (struct sockaddr *)&have, &hl) != 0) continue;
-    if (same_endpoint(&have, want)) {
-      found = (int)fd;
-      break;
-    }
+    found = (int)fd;
+    break;
   }
   closedir(d);
   if (found < 0) errno = ENOENT;

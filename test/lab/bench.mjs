@@ -12,13 +12,15 @@
 //   --dist <dir>       compiled tree (default dist/, or STRAIT_DIST)
 //   --timeout <s>      kill UML after this long (default 900)
 //   --quiet            only the summary (default: the guest's bench lines live)
+//   --profile          straitd runs under node --cpu-prof (profile in the run's log dir)
+//                      and tcpdump records the IKE packets: for finding where connect time goes
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { runLab } from './lab.mjs';
 
-const USAGE = 'usage: bench.mjs [--n N] [--iperf-s S] [--dist dir] [--timeout s] [--quiet]';
+const USAGE = 'usage: bench.mjs [--n N] [--iperf-s S] [--dist dir] [--timeout s] [--quiet] [--profile]';
 let args;
 try {
   args = parseArgs({
@@ -28,6 +30,7 @@ try {
       dist: { type: 'string' },
       timeout: { type: 'string', default: '900' },
       quiet: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   }).values;
@@ -67,7 +70,7 @@ const outcome = await runLab({
   mode: 'bench',
   suites: ['bench'],
   // the whole bench is one suite: give it the run's time, not the default 240 s per suite
-  env: { BENCH_N: String(n), BENCH_IPERF_S: String(iperfS), LAB_SUITE_TIMEOUT_MS: String(Number(args.timeout) * 1000) },
+  env: { BENCH_N: String(n), BENCH_IPERF_S: String(iperfS), LAB_SUITE_TIMEOUT_MS: String(Number(args.timeout) * 1000), ...(args.profile ? { BENCH_CPU_PROF: '1' } : {}) },
   timeoutMs: Number(args.timeout) * 1000,
   output,
   ...(args.dist ? { distDir: args.dist } : {}),
@@ -103,6 +106,12 @@ const stageNames = [...new Set((data.strait?.samples ?? []).flatMap((x) => Objec
 if (stageNames.length > 0) {
   const per = stageNames.map((name) => `${name} ${fmt(median((data.strait.samples ?? []).map((x) => x.stages?.[name] ?? Number.NaN)), 0)}`);
   console.log(`  Strait stage medians (ms): ${per.join(', ')}`);
+}
+const cpu = { sw: side('strongswan', 'cpuMs'), st: side('strait', 'cpuMs') };
+if (cpu.sw.length > 0 && cpu.st.length > 0) {
+  console.log(`  CPU time charged to the client process per connect (ms; the guest kernel's 10 ms ticks, all threads):`);
+  console.log(`    strongSwan's charon ${cpu.sw.map((x) => x.toFixed(0)).join(' ')}  (median ${fmt(median(cpu.sw), 1)})`);
+  console.log(`    straitd             ${cpu.st.map((x) => x.toFixed(0)).join(' ')}  (median ${fmt(median(cpu.st), 1)})`);
 }
 console.log(`  throughput Mbit/s  strongSwan ${sw.t.map((x) => x.toFixed(0)).join(' ')}`);
 console.log(`                     Strait     ${st.t.map((x) => x.toFixed(0)).join(' ')}`);

@@ -21,6 +21,11 @@ export interface EapTlsServerOptions {
   readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
   readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3';
   readonly fragmentSize?: number;
+  /**
+   * TLS 1.3 as strongSwan's libtls did before RFC 9190 (5.9.x): no commitment message and
+   * MSK = TLS-Exporter("client EAP encryption", "", 128)[0..63] (its tls_crypto.c derive_app_keys).
+   */
+  readonly preRfc9190?: boolean;
 }
 
 export interface ServerTrace {
@@ -150,7 +155,10 @@ export class EapTlsServer {
       const s = this.socket as TLSSocket;
       this.version = s.getProtocol() ?? undefined;
       this.peerSubject = s.getPeerX509Certificate()?.subject;
-      if (this.version === 'TLSv1.3') {
+      if (this.version === 'TLSv1.3' && this.o.preRfc9190 === true) {
+        const exporter = s.exportKeyingMaterial as (this: TLSSocket, length: number, label: string, context?: Buffer) => Buffer;
+        this.msk = new Uint8Array(exporter.call(s, 128, 'client EAP encryption').subarray(0, 64));
+      } else if (this.version === 'TLSv1.3') {
         const km = s.exportKeyingMaterial(128, 'EXPORTER_EAP_TLS_Key_Material', Buffer.of(13));
         this.msk = new Uint8Array(km.subarray(0, 64));
         // RFC 9190 §2.5: the commitment message

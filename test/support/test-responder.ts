@@ -282,6 +282,8 @@ export class TestResponder {
   readonly log: { exchange: number; messageId: number; inner: number[]; fragments: number }[] = [];
   /** the initiator's IDi/AUTH verified */
   authenticated = false;
+  /** the request that carried CP/SA/TS (IKE_AUTH): its notify types and its CFG_REQUEST attributes */
+  childRequest: { readonly notifies: readonly number[]; readonly cp: readonly CfgAttribute[] } | undefined;
   deleted = false;
   private cookiesSent = 0;
   private readonly cookieSecret: Uint8Array;
@@ -736,6 +738,7 @@ export class TestResponder {
     if (this.mis.childError !== undefined) return [...out, notify(this.mis.childError)];
     // configuration
     const cp = get(PayloadType.CP) as { cfgType: number; attributes: readonly CfgAttribute[] } | undefined;
+    this.childRequest = { notifies: inner.flatMap((x) => (x.type === PayloadType.NOTIFY && 'notifyType' in x ? [x.notifyType] : [])), cp: cp?.cfgType === CfgType.CFG_REQUEST ? cp.attributes : [] };
     const assigned: Uint8Array[] = [];
     if (cp !== undefined && cp.cfgType === CfgType.CFG_REQUEST && this.mis.noCp !== true) {
       const pool = this.config.pool ?? {};

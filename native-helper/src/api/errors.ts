@@ -34,6 +34,7 @@ export const FailureCodes = {
   INTERNAL_ADDRESS_FAILURE: 'The gateway could not assign a virtual IP address.',
   FAILED_CP_REQUIRED: 'The gateway requires a configuration request.',
   CHILD_SA_FAILED: 'The gateway refused to create the IPsec tunnel (CHILD_SA).',
+  DATA_PATH_FAILED: 'The tunnel was set up, but no traffic came back through it.',
   // --- protocol
   PROTOCOL_ERROR: 'The gateway sent a malformed or unexpected message.',
   PEER_DELETED: 'The gateway closed the connection.',

@@ -90,7 +90,8 @@ export const logLevelRank = (l: LogLevel): number => LOG_LEVELS.indexOf(l);
  * CHILD_SA into the kernel; `configure` applies virtual IP, routes and DNS.
  * `connected` is reached, never spent in: it closes the timeline.
  */
-export const STAGES = ['resolve', 'ike_sa_init', 'ike_auth', 'eap', 'install', 'configure', 'connected'] as const;
+/** `probe`: after a reconnect, proving the data path before Connected again (daemon/data-path-probe.ts) */
+export const STAGES = ['resolve', 'ike_sa_init', 'ike_auth', 'eap', 'install', 'configure', 'probe', 'connected'] as const;
 export const StageSchema = v.picklist(STAGES);
 export type Stage = v.InferOutput<typeof StageSchema>;
 /** A stage a Connecting state can be in. */

@@ -21,6 +21,15 @@
  * recently: any packet keeps the NAT's mapping alive.
  *
  * Source ports matter: the gateway's NAT detection hashes our address and port.
+ *
+ * Two sessions can share one pair of sockets (`share`): a make-before-break
+ * reauthentication (RFC 4478) builds its new IKE SA from the same local
+ * ports, because the gateway knows the client by address and port (charon
+ * hands the same virtual IP to a second IKE SA of the same identity only
+ * from the same address and port). The driver that bound the sockets
+ * delivers a datagram to the session whose IKE SA it names: RFC 7296 §2.2,
+ * the initiator's SPI identifies the IKE SA. The sockets close when the last
+ * driver using them has ended.
  */
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
@@ -45,6 +54,8 @@ export interface IkeDriverOptions {
   readonly keepaliveIntervalMs?: number;
   /** sets UDP_ENCAP on the bound NAT-T socket; default: the addon (udp-encap.ts). Tests inject a failure */
   readonly udpEncap?: (address: string, port: number) => UdpEncapResult;
+  /** run on this (running) driver's sockets instead of binding: a second IKE SA from the same ports (see above) */
+  readonly share?: IkeDriver;
 }
 
 /** RFC 3948 §2.3 leaves the interval open; 20 s is charon's default and fits common NAT UDP timeouts. */
@@ -75,6 +86,9 @@ export class IkeDriver {
   private pendingFailure: IkeFailure | undefined;
   /** the address the sockets are bound to (MOBIKE moves it: rebind) */
   private local: string;
+  /** drivers running on this one's sockets (`share`), and the one whose sockets this one uses */
+  private readonly guests = new Set<IkeDriver>();
+  private host: IkeDriver | undefined;
 
   constructor(
     private readonly session: IkeSession,
@@ -120,7 +134,17 @@ export class IkeDriver {
     this.encap = encap;
     const from = this.local;
     this.local = address;
-    for (const s of [old.ike, old.natt]) s?.close();
+    const host = this.host;
+    if (host !== undefined) {
+      // A driver leaves the sockets it shared: their binder closes them when it ends, or it has ended.
+      host.guests.delete(this);
+      this.host = undefined;
+      if (host.done && ![...host.guests].some((g) => !g.done && g.sockets.ike === old.ike)) closeQuietly(old);
+    } else {
+      // Sessions sharing the old sockets (a reauthentication being built) cannot follow: they end.
+      for (const g of this.guests) if (!g.done) g.abort('the IKE sockets moved to a new address');
+      closeQuietly(old);
+    }
     this.report('driver.rebound', `IKE sockets moved from ${from} to ${address} (ports ${this.ports.ike}/${this.ports.natt})`, 'info');
   }
 
@@ -139,12 +163,28 @@ export class IkeDriver {
     const outcome = new Promise<IkeDriverOutcome>((resolve) => {
       this.finish = resolve;
     });
-    try {
-      this.sockets.ike = await this.bind(this.ports.ike, false, this.local);
-      this.sockets.natt = await this.bind(this.ports.natt, true, this.local);
-      this.encap = (this.opts.udpEncap ?? enableUdpEncap)(this.local, this.ports.natt);
-      if (!this.encap.ok) this.report('driver.udp_encap_unavailable', `ESP in UDP cannot be received on port ${this.ports.natt}: ${this.encap.reason}`);
+    const share = this.opts.share;
+    if (share !== undefined) {
+      if (share.done || share.sockets.ike === undefined || share.sockets.natt === undefined) {
+        this.end({ kind: 'failed', failure: { code: 'PLATFORM_ERROR', message: 'The IKE ports to share with the current IKE SA are closed.' } });
+        return outcome;
+      }
+      // Registered with the driver that bound the sockets: its listeners deliver (onMessage).
+      const root = share.host ?? share;
+      for (const g of root.guests) if (g.done) root.guests.delete(g);
+      this.host = root;
+      this.sockets = share.sockets;
+      this.encap = share.encap;
+      this.local = share.local;
+      root.guests.add(this);
+    } else try {
+      const [ike, natt] = await Promise.allSettled([this.bind(this.ports.ike, false, this.local), this.bind(this.ports.natt, true, this.local)]);
+      if (ike.status === 'fulfilled') this.sockets.ike = ike.value;
+      if (natt.status === 'fulfilled') this.sockets.natt = natt.value;
+      if (ike.status === 'rejected') throw ike.reason;
+      if (natt.status === 'rejected') throw natt.reason;
     } catch (e) {
+      this.closeSockets();
       const detail = e instanceof Error ? e.message : String(e);
       this.end({ kind: 'failed', failure: { code: 'PLATFORM_ERROR', message: `Could not open the IKE ports ${this.ports.ike}/${this.ports.natt} on ${this.opts.localAddress}: ${detail}.`, fields: { detail } } });
       return outcome;
@@ -155,6 +195,17 @@ export class IkeDriver {
     }
     this.opts.signal?.addEventListener('abort', () => this.close(), { once: true });
     this.step((now) => this.session.start(now));
+    // UDP_ENCAP matters only once ESP can arrive in UDP, after IKE_AUTH installs a CHILD_SA (which
+    // checks it: refuseEncapsulatedChild). Setting it once IKE_SA_INIT has left (dgram sends on a
+    // later tick; setImmediate runs after that and before any answer is read) keeps the addon's
+    // descriptor scan (a few dozen system calls, ~45 µs each in the UML lab) off the connect's path.
+    if (this.host === undefined) {
+      setImmediate(() => {
+        if (this.done) return;
+        this.encap = (this.opts.udpEncap ?? enableUdpEncap)(this.local, this.ports.natt);
+        if (!this.encap.ok) this.report('driver.udp_encap_unavailable', `ESP in UDP cannot be received on port ${this.ports.natt}: ${this.encap.reason}`);
+      });
+    }
     return outcome;
   }
 
@@ -197,7 +248,7 @@ export class IkeDriver {
   }
 
   private onMessage(msg: Buffer, rinfo: RemoteInfo, port: number, natt: boolean): void {
-    if (this.done) return;
+    if (this.done && this.guests.size === 0) return;
     let data = new Uint8Array(msg.buffer, msg.byteOffset, msg.length);
     if (natt) {
       if (data.length === 1 && data[0] === NATT_KEEPALIVE) return;
@@ -205,6 +256,17 @@ export class IkeDriver {
       if (data.length < 4 || data[0] !== 0 || data[1] !== 0 || data[2] !== 0 || data[3] !== 0) return;
       data = data.subarray(4);
     }
+    if (this.guests.size === 0) return this.deliver(data, rinfo, port);
+    // Shared sockets: RFC 7296 §2.2, the initiator's SPI names the IKE SA and with it the session;
+    // anything else (a retiring IKE SA of a rekey) goes to the oldest session still running.
+    const live = [this, ...this.guests].filter((d) => !d.done);
+    const spi = data.length >= 8 ? Buffer.from(data.buffer, data.byteOffset, 8).toString('hex') : '';
+    const target = live.find((d) => d.session.spis.initiator === spi) ?? live[0];
+    target?.deliver(data, rinfo, port);
+  }
+
+  private deliver(data: Uint8Array, rinfo: RemoteInfo, port: number): void {
+    if (this.done) return;
     const from: Endpoint = { address: rinfo.address, port: rinfo.port };
     const to: Endpoint = { address: this.local, port };
     this.step((now) => this.session.receive({ data: Uint8Array.from(data), from, to }, now));
@@ -227,11 +289,17 @@ export class IkeDriver {
     this.execute(actions, spent > 0 && actions.some((a) => a.kind === 'send') ? spent : 0);
   }
 
+  /**
+   * Datagrams leave first, then everything else in the session's order: the
+   * events that describe a request (log lines, subscriber notifications) cost
+   * more than the send itself, and the gateway can work on the request
+   * meanwhile. Nothing else depends on a send having happened.
+   */
   private execute(actions: readonly IkeAction[], timerDelay = 0): void {
+    for (const a of actions) if (a.kind === 'send') this.send(a.data, a.from, a.to);
     for (const a of actions) {
       switch (a.kind) {
         case 'send':
-          this.send(a.data, a.from, a.to);
           break;
         case 'timer':
           this.arm(a.at + timerDelay);
@@ -272,12 +340,18 @@ export class IkeDriver {
     if (natt) this.noteNattSend(to);
     const packet = natt ? Buffer.concat([NON_ESP_MARKER, data]) : Buffer.from(data.buffer, data.byteOffset, data.length);
     this.inflight++;
-    socket.send(packet, to.port, to.address, (e) => {
+    try {
+      socket.send(packet, to.port, to.address, (e) => {
+        this.inflight--;
+        // A lost datagram is what retransmission is for; report it and go on.
+        if (e && !this.done) this.report('driver.send_failed', `sending to ${to.address}[${to.port}] failed: ${e.message}`);
+        if (this.done && this.inflight === 0) this.closeSockets();
+      });
+    } catch (e) {
+      // a shared socket another driver closed (it moved away, MOBIKE): as lost as any datagram
       this.inflight--;
-      // A lost datagram is what retransmission is for; report it and go on.
-      if (e && !this.done) this.report('driver.send_failed', `sending to ${to.address}[${to.port}] failed: ${e.message}`);
-      if (this.done && this.inflight === 0) this.closeSockets();
-    });
+      this.report('driver.send_failed', `sending to ${to.address}[${to.port}] failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** IKE went out on the NAT-T port: the mapping is fresh; (re)start the keepalive clock. */
@@ -343,8 +417,23 @@ export class IkeDriver {
   }
 
   private closeSockets(): void {
-    for (const s of [this.sockets.ike, this.sockets.natt]) s?.close();
+    // Shared sockets (`share`) stay open while another driver still runs on them; the binder's
+    // listeners keep delivering to it, so the binder keeps its references too.
+    const users = this.host !== undefined ? [this.host, ...this.host.guests] : [...this.guests];
+    if (users.some((d) => d !== this && !d.done && d.sockets.ike === this.sockets.ike)) return;
+    closeQuietly(this.sockets);
     this.sockets = {};
+  }
+}
+
+/** Closes a socket pair; one a sharing driver closed already is skipped (dgram throws on a second close). */
+function closeQuietly(sockets: { ike?: Socket; natt?: Socket }): void {
+  for (const s of [sockets.ike, sockets.natt]) {
+    try {
+      s?.close();
+    } catch {
+      // closed already
+    }
   }
 }
 

@@ -28,6 +28,17 @@
  * reconnect path above, without delay) → Error once the policy gives up.
  * A platform failure while a connection that was up is re-established is
  * retried within the same backoff.
+ *
+ * Reauthentication (RFC 4478 §3, RFC 7296 §2.8.3) is make-before-break, as
+ * charon's make_before_break: when the engine says the gateway's
+ * AUTH_LIFETIME is about to run out, a second IkeSession (on the same local
+ * ports, the driver telling the two apart by IKE SPI; no INITIAL_CONTACT;
+ * asking for the current virtual IP) signs in while the first one carries the traffic; its
+ * CHILD_SA goes in next to the old one (same selectors, same reqid), the
+ * connection moves to the new session, and only then is the old IKE SA
+ * deleted (with its CHILD_SAs). The state stays Connected throughout. If the
+ * new IKE SA fails, the old one is kept until its lifetime is over, then the
+ * reconnect path above takes over.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -42,6 +53,7 @@ import type { ActiveStage, ConnectedState, ConnectingState, ConnectionState, Sta
 import type { AssignedConfig, ChildSaSpec, IkeAction, IkeFailure, IkeStage } from '../ike/actions.js';
 import { IkeSession } from '../ike/session.js';
 import type { LeakGuardSpec, PlatformBackend, PlatformLogEntry, TeardownReport } from '../platform/backend.js';
+import { pickProbeTargets, probeDataPath, udpProbeSender, type ProbePolicy, type ProbeResult, type ProbeSender, type ProbeTarget } from './data-path-probe.js';
 import { IkeDriver, type IkeDriverOutcome } from './ike-driver.js';
 import type { LogInput, LogStore } from './log-store.js';
 import { PathWatcher } from './roaming.js';
@@ -70,6 +82,8 @@ export interface SupervisorOptions {
   readonly retransmit?: { readonly timeoutMs: number; readonly base: number; readonly tries: number };
   /** how often the outer path to the gateway is checked while connected (roaming.ts; default 1000 ms, 0 = never) */
   readonly pathPollMs?: number;
+  /** the data-path probe after a reconnect or a MOBIKE move (data-path-probe.ts): its sender (tests) and schedule */
+  readonly probe?: { readonly send?: ProbeSender; readonly policy?: Partial<ProbePolicy> };
 }
 
 /** Bounded exponential backoff between reconnect attempts. */
@@ -97,6 +111,8 @@ const TRANSIENT: ReadonlySet<FailureCode> = new Set<FailureCode>([
   'DEAD_PEER',
   'PEER_DELETED',
   'INTERNAL_ADDRESS_FAILURE',
+  // IKE came up but nothing came back through the tunnel (data-path-probe.ts): the path may heal.
+  'DATA_PATH_FAILED',
   // While reconnecting, the system is often still settling (an interface or
   // address going away under a route we add): retried within the backoff.
   // A first connect still ends in Error on it (prepareReconnect).
@@ -191,6 +207,39 @@ interface Attempt {
   roam?: string;
   /** a MOBIKE move in progress */
   roaming?: { readonly from: string; readonly to: string; readonly startedAt: number };
+  /** a make-before-break reauthentication in progress (its new session not adopted yet) */
+  reauthing?: Reauth;
+  /** sessions started by reauthentication within this connection (their CHILD_SA ids start apart) */
+  generation?: number;
+}
+
+/** The new IKE SA of a make-before-break reauthentication (RFC 4478 §3) while it is being built. */
+interface Reauth {
+  readonly startedAt: number;
+  /** the old IKE SA's AUTH_LIFETIME is over at this time (the gateway may delete it then) */
+  readonly deadline: number;
+  readonly reason: string;
+  readonly session: IkeSession;
+  readonly driver: IkeDriver;
+  readonly built: BuiltConfig;
+  outcome?: Promise<IkeDriverOutcome>;
+  /** the first CHILD_SA of the new session (routing moves to it) */
+  child?: ChildSaSpec;
+  readonly children: Map<number, ChildSaSpec>;
+  config?: AssignedConfig;
+  /** IKE_AUTH done (ms since startedAt) */
+  establishedMs?: number;
+  /** the connection runs on this session now: its actions go to onAction */
+  adopted: boolean;
+  /** bounds the attempt (connectTimeoutMs) */
+  timer?: NodeJS.Timeout;
+  /**
+   * The new session's log lines until its first CHILD_SA is in the kernel:
+   * the gateway sends on the new SA from its IKE_AUTH response on, and each
+   * millisecond before our inbound SA exists loses packets; writing some
+   * twenty lines first cost tens of ms in the lab. Undefined once written.
+   */
+  held?: LogInput[];
 }
 
 const ZERO_COUNTERS: TrafficCountersView = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
@@ -199,6 +248,10 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 const DEFAULT_DELETE_TIMEOUT_MS = 3_000;
 /** after a MOBIKE move: how long inbound ESP is awaited as proof of the data path before (and after) re-routing */
 const ROAM_PROOF_MS = 1500;
+/** … and the probe's schedule there: two tries within ROAM_PROOF_MS before re-routing, two after */
+const ROAM_PROBE: Partial<ProbePolicy> = { tries: 2, tryMs: ROAM_PROOF_MS / 2 };
+/** CHILD_SA ids of a reauthenticated session start this far above the previous session's (the platform keys SAs by id) */
+const CHILD_ID_STRIDE = 100_000;
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -402,7 +455,13 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     a.session = session;
     a.driver = driver;
     a.outcome = driver.run();
-    const outcome = await a.outcome;
+    let current = a.outcome;
+    let outcome = await current;
+    // A make-before-break reauthentication handed the connection to a new session (adoptReauth): follow it.
+    while (a.outcome !== undefined && a.outcome !== current && a.ending === undefined) {
+      current = a.outcome;
+      outcome = await current;
+    }
     if (a.ending !== undefined) return undefined;
     if (a.attemptFailure !== undefined) return abandoned();
     if (a.roam !== undefined) return { kind: 'roam', message: a.roam };
@@ -461,6 +520,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       return false;
     }
     // Tear the old session down: its driver has ended; its SAs, routes and DNS go, the guard stays.
+    await this.abandonReauth(a, `the connection is being re-established: ${reason}`);
     this.stopWatcher(a);
     if (a.poll !== undefined) clearInterval(a.poll);
     a.poll = undefined;
@@ -518,6 +578,246 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     a.config = undefined;
     a.built = undefined;
     a.ops = Promise.resolve();
+  }
+
+  // ------------------------------------------------------------ reauthentication (RFC 4478)
+
+  /**
+   * Make-before-break reauthentication (RFC 4478 §3, RFC 7296 §2.8.3): a new
+   * IKE SA with the same profile and secrets, from the same local address and
+   * ports (IkeDriver `share`: the gateway knows us by them, and charon gives a
+   * second IKE SA of ours the same virtual IP only from there), without
+   * INITIAL_CONTACT (§2.4: it would make the gateway drop the old IKE SA
+   * first), asking for the virtual IP we have (§3.15.1). Its actions go to
+   * onReauthAction until adoptReauth hands the connection over.
+   */
+  private async reauthenticate(a: Attempt, old: IkeSession | undefined, reason: string, deadline: number): Promise<void> {
+    const oldDriver = a.driver;
+    if (a.phase !== 'connected' || a.ending !== undefined || a.session !== old || old === undefined || oldDriver === undefined || a.reauthing !== undefined) return;
+    const local = oldDriver.localAddress;
+    const gateway = a.gatewayAddress;
+    if (gateway === undefined) return;
+    const startedAt = this.clock();
+    const ports = this.opts.ports ?? { ike: 500, natt: 4500 };
+    const p = a.profile;
+    const built = buildSessionConfig(p, this.secretsOf(a), { local: { address: local, port: ports.ike }, remote: { address: gateway, port: p.gateway.port }, localNattPort: ports.natt });
+    if (!built.ok) return this.reauthFailed(a, undefined, reason, deadline, built.message);
+    const generation = (a.generation ?? 0) + 1;
+    a.generation = generation;
+    const base = built.config.session;
+    const requested = { ...(a.config?.ipv4 !== undefined ? { ipv4: a.config.ipv4.address } : {}), ...(a.config?.ipv6 !== undefined ? { ipv6: a.config.ipv6.address } : {}) };
+    const sessionConfig = {
+      ...base,
+      ...(this.opts.retransmit !== undefined ? { retransmit: this.opts.retransmit } : {}),
+      initialContact: false,
+      firstChildId: generation * CHILD_ID_STRIDE + 1,
+      requestConfig: { ...base.requestConfig, requested },
+    };
+    const session = new IkeSession(sessionConfig, { random: this.random });
+    const slot: { r?: Reauth } = {}; // the driver's callback needs the record the driver is part of
+    const driver = new IkeDriver(session, {
+      localAddress: local,
+      ports,
+      share: oldDriver,
+      clock: this.clock,
+      onAction: (act) => {
+        const r = slot.r;
+        if (r === undefined) return;
+        if (r.adopted) this.onAction(a, act);
+        else this.onReauthAction(a, r, act);
+      },
+    });
+    const r: Reauth = { startedAt, deadline, reason, session, driver, built: built.config, children: new Map(), adopted: false, held: [] };
+    slot.r = r;
+    a.reauthing = r;
+    const lead = deadline - startedAt;
+    this.log({
+      level: 'info',
+      session: a.sessionId,
+      component: 'supervisor',
+      event: 'reauth.started',
+      message: `${reason}: signing in again make-before-break, ${Math.round(lead / 1000)} s before the current sign-in expires; the tunnel stays up meanwhile`,
+      fields: { leadMs: lead, requested: [requested.ipv4, requested.ipv6].filter((x): x is string => x !== undefined) },
+    });
+    const limit = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const attempt = r;
+    attempt.timer = setTimeout(() => {
+      if (a.reauthing === attempt && !attempt.adopted) attempt.driver.abort(`no new IKE SA within ${Math.round(limit / 1000)} s`);
+    }, limit);
+    attempt.outcome = driver.run();
+    const outcome = await attempt.outcome;
+    clearTimeout(attempt.timer);
+    this.flushHeld(a, attempt);
+    if (attempt.adopted || a.reauthing !== attempt) return; // adopted: runSession follows this outcome now
+    this.reauthFailed(a, attempt, reason, deadline, outcome.kind === 'failed' ? `${outcome.failure.code}: ${outcome.failure.message}` : outcome.reason);
+  }
+
+  /** The pending new session's actions: its CHILD_SA goes in next to the old one; on `established` the connection moves over. */
+  private onReauthAction(a: Attempt, r: Reauth, act: IkeAction): void {
+    const platform = this.opts.platform;
+    switch (act.kind) {
+      case 'event': {
+        const fields = { ...(act.event.fields ?? {}), reauth: true };
+        const line = (f: Record<string, unknown>): LogInput => ({ level: act.event.level, session: a.sessionId, component: 'ike', event: act.event.event, message: `[reauthentication] ${act.event.message}`, fields: f });
+        // a held line is written later: it keeps when it happened
+        if (r.held !== undefined) r.held.push(line({ ...fields, happenedAt: new Date(act.event.at).toISOString() }));
+        else this.log(line(fields));
+        return;
+      }
+      case 'installChildSa': {
+        const sa = act.sa;
+        r.child ??= sa;
+        r.children.set(sa.id, sa);
+        this.reauthOp(a, r, async () => {
+          const defer = act.deferOutbound === true && platform.installOutboundSa !== undefined;
+          await platform.installChildSa(sa, defer ? { deferOutbound: true } : undefined);
+          this.flushHeld(a, r);
+          r.driver.inform((session, now) => session.childSaInstalled(sa.id, now));
+        });
+        return;
+      }
+      case 'installOutboundSa': {
+        const id = act.id;
+        this.reauthOp(a, r, async () => platform.installOutboundSa?.(id));
+        return;
+      }
+      case 'removeChildSa': {
+        const id = act.id;
+        r.children.delete(id);
+        // also after the reauthentication was given up: what it installed must go
+        a.ops = a.ops.then(() => platform.removeChildSa(id)).catch((e: unknown) => this.log({ level: 'warn', session: a.sessionId, component: 'platform', event: 'reauth.remove_failed', message: `removing CHILD_SA ${id} of the abandoned reauthentication failed: ${errorText(e)}` }));
+        return;
+      }
+      case 'assignConfig':
+        r.config = act.config;
+        return;
+      case 'stage':
+        if (act.stage === 'established') {
+          r.establishedMs = this.clock() - r.startedAt;
+          this.reauthOp(a, r, () => this.adoptReauth(a, r));
+        }
+        return;
+      default:
+        return; // send/timer: the driver's; failed/closed: its outcome (reauthenticate); no MOBIKE before adoption
+    }
+  }
+
+  private flushHeld(a: Attempt, r: Reauth): void {
+    const held = r.held;
+    r.held = undefined;
+    for (const line of held ?? []) this.log(line);
+  }
+
+  /** Platform work of the pending session, in the connection's queue; a failure gives the reauthentication up (the old IKE SA stays). */
+  private reauthOp(a: Attempt, r: Reauth, op: () => Promise<void>): void {
+    a.ops = a.ops.then(async () => {
+      if (a.ending !== undefined || a.reauthing !== r || r.adopted) return;
+      try {
+        await op();
+      } catch (e) {
+        this.log({ level: 'warn', session: a.sessionId, component: 'platform', event: 'reauth.platform_failed', message: `the new IKE SA's CHILD_SA could not be installed (${errorText(e)}); giving the reauthentication up` });
+        r.driver.close(); // its outcome ends reauthenticate(): reauthFailed
+      }
+    });
+  }
+
+  /**
+   * Make, then break: the new session's CHILD_SA is installed next to the
+   * old one (same selectors, so the Linux backend keeps the reqid and the
+   * policies; the kernel sends on the newest SA). Routing and configuration
+   * move only if the virtual IP changed. Then the old IKE SA is deleted
+   * (RFC 7296 §1.4.1: its CHILD_SAs with it). Runs in the operation queue.
+   */
+  private async adoptReauth(a: Attempt, r: Reauth): Promise<void> {
+    this.flushHeld(a, r);
+    if (a.phase !== 'connected' || a.connected === undefined) return;
+    const child = r.child;
+    if (child === undefined) {
+      this.log({ level: 'warn', session: a.sessionId, component: 'supervisor', event: 'reauth.no_child', message: 'the new IKE SA came up without a CHILD_SA; keeping the old one' });
+      r.driver.close();
+      return;
+    }
+    const oldDriver = a.driver;
+    const oldOutcome = a.outcome;
+    const oldSession = a.session;
+    const before = [a.config?.ipv4?.address, a.config?.ipv6?.address];
+    const cfg = r.config ?? a.config ?? EMPTY_CONFIG;
+    const vipChanged = before[0] !== cfg.ipv4?.address || before[1] !== cfg.ipv6?.address;
+    if (r.timer !== undefined) clearTimeout(r.timer);
+    r.adopted = true;
+    a.reauthing = undefined;
+    a.session = r.session;
+    a.driver = r.driver;
+    a.outcome = r.outcome;
+    a.built = r.built;
+    a.config = cfg;
+    a.child = child;
+    for (const [id, sa] of r.children) a.children.set(id, sa); // the old ones leave with the old session's removeChildSa
+    if (vipChanged) await this.applyConfig(a); // the new address and routes, through the new CHILD_SA
+    const neg = r.session.negotiated;
+    a.connected = {
+      ...a.connected,
+      gateway: { ...a.connected.gateway, address: neg.remote.address, port: neg.remote.port },
+      localAddress: neg.local.address,
+      virtualIps: [cfg.ipv4?.address, cfg.ipv6?.address].filter((x): x is string => x !== undefined),
+      algorithms: { ike: neg.ike ?? '', esp: neg.esp[0] ?? '' },
+      encapsulation: neg.encapsulation,
+    };
+    this.setState(a.connected);
+    const installedMs = this.clock() - r.startedAt;
+    const old = oldSession?.spis.initiator ?? '';
+    // Break: DELETE the old IKE SA, bounded; not awaited (this runs in the queue the old session's removeChildSa needs).
+    void (async () => {
+      if (oldDriver !== undefined && oldOutcome !== undefined) await this.closeBounded(a, oldDriver, oldOutcome, 'the old IKE SA');
+      const now = this.clock();
+      this.log({
+        level: 'info',
+        session: a.sessionId,
+        component: 'supervisor',
+        event: 'reauth.completed',
+        message: `signed in again make-before-break in ${now - r.startedAt} ms (new IKE SA in ${r.establishedMs ?? 0} ms, its CHILD_SA installed at ${installedMs} ms, old IKE SA deleted at ${now - r.startedAt} ms); virtual IP ${vipChanged ? `changed to ${a.connected?.virtualIps.join(', ') ?? ''}, routes moved` : 'kept'}; the tunnel stayed up`,
+        fields: { totalMs: now - r.startedAt, ikeMs: r.establishedMs ?? 0, installedMs, oldDeletedMs: now - r.startedAt, vipChanged, spiI: r.session.spis.initiator, oldSpiI: old },
+      });
+    })();
+  }
+
+  /** The new IKE SA could not be made: keep the old one until its sign-in expires, then reconnect (runSession → prepareReconnect). */
+  private reauthFailed(a: Attempt, r: Reauth | undefined, reason: string, deadline: number, why: string): void {
+    if (r !== undefined && a.reauthing !== r) return;
+    a.reauthing = undefined;
+    const old = a.session;
+    const wait = Math.max(0, deadline - this.clock());
+    this.log({ level: 'warn', session: a.sessionId, component: 'supervisor', event: 'reauth.failed', message: `signing in again failed (${why}); keeping the current IKE SA for the ${Math.round(wait / 1000)} s it has left, then reconnecting`, fields: { why, remainingMs: wait } });
+    const t = setTimeout(() => {
+      if (a.phase !== 'connected' || a.ending !== undefined || a.session !== old || a.reauth !== undefined) return;
+      a.reauth = reason;
+      a.driver?.close(); // the close reconnects
+    }, wait);
+    t.unref();
+  }
+
+  /** Disconnect or reconnect while a reauthentication is being built: close its IKE SA too (its CHILD_SA goes with the teardown). */
+  private async abandonReauth(a: Attempt, why: string): Promise<void> {
+    const r = a.reauthing;
+    if (r === undefined) return;
+    a.reauthing = undefined;
+    if (r.timer !== undefined) clearTimeout(r.timer);
+    this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'reauth.abandoned', message: `the reauthentication in progress is abandoned: ${why}` });
+    if (r.outcome !== undefined) await this.closeBounded(a, r.driver, r.outcome, 'the new IKE SA');
+  }
+
+  /** DELETE of an IKE SA (RFC 7296 §1.4.1), waiting for the answer at most deleteTimeoutMs. */
+  private async closeBounded(a: Attempt, driver: IkeDriver, outcome: Promise<IkeDriverOutcome>, what: string): Promise<void> {
+    driver.close();
+    const limit = this.opts.deleteTimeoutMs ?? DEFAULT_DELETE_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([outcome.then(() => false), new Promise<boolean>((res) => (timer = setTimeout(() => res(true), limit)))]);
+    if (timer !== undefined) clearTimeout(timer);
+    if (timedOut) {
+      this.log({ level: 'warn', session: a.sessionId, component: 'ike', event: 'delete.unanswered', message: `the gateway did not answer the DELETE of ${what} within ${limit} ms; closing it anyway` });
+      driver.abort('DELETE unanswered');
+      await outcome;
+    }
   }
 
   // ------------------------------------------------------------ roaming (RFC 4555)
@@ -614,12 +914,21 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       if (a.child?.id === id) a.child = moved;
     }
     const movedAt = this.clock();
-    let proof = await this.inboundEsp(a, ROAM_PROOF_MS);
+    // Issue 4: prove the data path with a probe through the tunnel (data-path-probe.ts); without a
+    // target, inbound ESP the connection's own traffic brings is all the proof there can be.
+    const targets = this.probeTargets(a);
+    const cancelled = (): boolean => a.phase !== 'connected' || a.ending !== undefined;
+    const prove = async (last: boolean): Promise<number | undefined> => {
+      if (targets.length === 0) return this.inboundEsp(a, ROAM_PROOF_MS);
+      const res = await this.runProbe(a, targets, cancelled, 'MOBIKE move', ROAM_PROBE, last);
+      return res.ok ? this.clock() - movedAt : undefined;
+    };
+    let proof = await prove(false);
     let rerouted = false;
     if (proof === undefined && a.phase === 'connected') {
       await this.applyConfig(a);
       rerouted = true;
-      proof = await this.inboundEsp(a, ROAM_PROOF_MS);
+      proof = await prove(true);
     }
     const r = a.roaming;
     a.roaming = undefined;
@@ -640,6 +949,56 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       fields: { from: r?.from ?? '', to: u.local.address, ms, encap: u.encap !== null, children: u.childIds.length, dataPath: proof !== undefined, ...(proof !== undefined ? { dataPathMs: proof } : {}), rerouted, totalMs: now - (r?.startedAt ?? now) },
     });
     if (proof !== undefined) a.driver?.inform((session, n) => session.trafficSeen(n));
+    else if (targets.length > 0 && r !== undefined) {
+      // The escalation (issue 4): MOBIKE moved the SAs but the tunnel carries nothing: a new IKE SA.
+      this.escalateRoam(a, `our network address changed from ${r.from} to ${u.local.address}; MOBIKE moved the connection, but no traffic came back through the tunnel (probe to ${targets.map((t) => t.address).join(', ')})`);
+    }
+  }
+
+  /** Where the data-path probe goes (data-path-probe.ts); logged when there is nothing to probe. */
+  private probeTargets(a: Attempt): ProbeTarget[] {
+    const targets = a.child !== undefined && a.config !== undefined ? pickProbeTargets(a.config, a.child.remoteTs) : [];
+    if (targets.length === 0) {
+      this.log({ level: 'info', session: a.sessionId, component: 'supervisor', event: 'probe.skipped', message: 'no data-path probe: neither a pushed DNS server nor a remote network inside the tunnel to send it to' });
+    }
+    return targets;
+  }
+
+  /** Sends the probe and logs its outcome (`probe.ok` / `probe.failed`, with target and ms). */
+  private async runProbe(a: Attempt, targets: readonly ProbeTarget[], cancelled: () => boolean, after: 'reconnect' | 'MOBIKE move', policy?: Partial<ProbePolicy>, logFailure = true): Promise<ProbeResult> {
+    const p = this.opts.probe;
+    const where = targets.map((t) => `${t.address}[${t.port}] (${t.kind === 'dns' ? 'pushed DNS server' : 'remote network'})`).join(' and ');
+    const from = [...new Set(targets.map((t) => t.from))].join(', ');
+    const fields = { after, targets: targets.map((t) => t.address), target: targets[0]?.address ?? '', from };
+    const result = await probeDataPath({
+      targets,
+      readInbound: async () => (await this.opts.platform.readCounters()).packetsIn,
+      send: p?.send ?? udpProbeSender,
+      clock: this.clock,
+      random: this.random,
+      policy: { ...p?.policy, ...policy },
+      cancelled,
+    });
+    if (result.ok) {
+      this.log({
+        level: 'info',
+        session: a.sessionId,
+        component: 'supervisor',
+        event: 'probe.ok',
+        message: `data path proven after the ${after}: a probe from ${from} to ${where} got an answer through the tunnel in ${result.ms} ms (${result.tries} tr${result.tries === 1 ? 'y' : 'ies'})`,
+        fields: { ...fields, ms: result.ms, tries: result.tries },
+      });
+    } else if (result.detail !== 'cancelled' && logFailure) {
+      this.log({
+        level: 'warn',
+        session: a.sessionId,
+        component: 'supervisor',
+        event: 'probe.failed',
+        message: `no traffic came back through the tunnel after the ${after}: ${result.tries} tr${result.tries === 1 ? 'y' : 'ies'} of probes from ${from} to ${where} over ${result.ms} ms went unanswered (${result.detail})`,
+        fields: { ...fields, ms: result.ms, tries: result.tries, detail: result.detail },
+      });
+    }
+    return result;
   }
 
   /**
@@ -702,11 +1061,13 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
         return;
       }
       case 'event':
-        if (act.event.event === 'ike_sa.reauth_required' && a.phase === 'connected' && a.reauth === undefined) {
-          // RFC 4478 §3: a new IKE SA from scratch. Make-before-break is not attempted: close this
-          // session (DELETE), and the close reconnects (runSession → prepareReconnect).
-          a.reauth = `the gateway requires a new sign-in (AUTH_LIFETIME ${String(act.event.fields?.['lifetimeS'] ?? '?')} s)`;
-          setImmediate(() => a.driver?.close()); // not from inside the driver's own action loop
+        if (act.event.event === 'ike_sa.reauth_required' && a.phase === 'connected' && a.reauth === undefined && a.reauthing === undefined) {
+          // RFC 4478 §3: a new IKE SA from scratch, built before the old one goes (reauthenticate).
+          const f = act.event.fields ?? {};
+          const deadline = typeof f['deadline'] === 'number' ? f['deadline'] : this.clock() + (typeof f['remainingMs'] === 'number' ? f['remainingMs'] : 0);
+          const reason = `the gateway requires a new sign-in (AUTH_LIFETIME ${String(f['lifetimeS'] ?? '?')} s)`;
+          const session = a.session;
+          setImmediate(() => void this.reauthenticate(a, session, reason, deadline)); // not from inside the driver's own action loop
         }
         this.log({
           level: act.event.level,
@@ -818,6 +1179,27 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
     // LEAK-GUARD.md: on once the CHILD_SA and the configuration are up; kept across reconnects.
     if (a.profile.leakGuard && a.guard === undefined && a.gatewayAddress !== undefined) await this.setGuard(a, [a.gatewayAddress]);
     if (a.phase !== 'connecting' || a.ending !== undefined) return;
+    // Issue 4: after a reconnect, Connected again only once traffic flows both ways. The first
+    // connect reports Connected without it, as strongSwan does (a failure there is the user's to see).
+    let probe: ProbeResult | undefined;
+    if (a.reconnect !== undefined) {
+      this.enterStage(a, 'probe');
+      const targets = this.probeTargets(a);
+      if (targets.length > 0) {
+        probe = await this.runProbe(a, targets, () => a.phase !== 'connecting' || a.ending !== undefined, 'reconnect');
+        if (a.phase !== 'connecting' || a.ending !== undefined) return;
+        if (!probe.ok) {
+          // A failed attempt (runSession → prepareReconnect): the next one, or Error once the policy gives up.
+          a.attemptFailure = {
+            code: 'DATA_PATH_FAILED',
+            message: `${FailureCodes.DATA_PATH_FAILED} (the new IKE SA is up, but nothing came back through the tunnel from ${probe.targets.map((t) => t.address).join(' or ')} within ${probe.ms} ms: ${probe.detail})`,
+            fields: { probeTargets: probe.targets.map((t) => t.address), probeMs: probe.ms, probeTries: probe.tries },
+          };
+          a.driver?.close(); // DELETE the useless IKE SA; its end starts the next attempt
+          return;
+        }
+      }
+    }
     const now = this.clock();
     a.stages.push({ stage: a.stage, startedAt: a.stageStartedAt, ms: now - a.stageStartedAt });
     // No counter read here: the tunnel is brand new (zero), and a kernel query would delay the
@@ -878,7 +1260,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
         stage: 'connected',
         message: `connection restored after an outage of ${outageMs} ms (${now - restored.detectedAt} ms after it was noticed, ${restored.attempts} attempt(s)); it was lost because: ${restored.reason}`,
         // outage_ms: from the gateway's last sign of life (DPD) or the loss's detection, to Connected again
-        fields: { outage_ms: outageMs, reconnect_ms: now - restored.detectedAt, attempts: restored.attempts },
+        fields: { outage_ms: outageMs, reconnect_ms: now - restored.detectedAt, attempts: restored.attempts, ...(probe !== undefined ? { probe_ms: probe.ms, probeTargets: probe.targets.map((t) => t.address) } : { probe: 'none' }) },
       });
     }
     this.setState(state);
@@ -907,7 +1289,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
       } else {
         this.log({ level: 'error', session: a.sessionId, component: 'supervisor', event: 'connection.failed', ...(wasPhase === 'connecting' ? { stage: a.stage } : {}), message: end.failure.message, fields: { code: end.failure.code, stage: wasPhase === 'connecting' ? a.stage : 'connected', ...(end.failure.fields ?? {}) } });
       }
-      await this.stopIke(a);
+      await Promise.all([this.stopIke(a), this.abandonReauth(a, reason)]);
       await a.ops;
       let report: TeardownReport | undefined;
       try {

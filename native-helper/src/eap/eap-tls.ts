@@ -21,18 +21,27 @@
  * application data 0x00, the commitment message (RFC 9190 §2.5), which we
  * acknowledge with an empty Response like any other TLS data.
  *
- * Interop note: Debian 12's strongSwan 5.9.8 (libtls.version_max = 1.3)
- * sends no commitment message and its TLS 1.3 MSK does not match RFC 9190's
- * in the lab ("verification of AUTH payload with EAP MSK failed"); neither
- * does the RFC 5216 label through the TLS 1.3 exporter nor the early
- * draft-ietf-emu-eap-tls13 one (empty context). Its default version_max
- * is 1.2, where the MSK matches (ike-interop suite).
+ * Pre-RFC 9190 gateways (tls13-msk.ts): strongSwan's libtls before its
+ * RFC 9190 changes (Debian 12's 5.9.8 among them) speaks EAP-TLS over
+ * TLS 1.3 as it stood before RFC 9190: no commitment message, EAP-Success
+ * right after our Finished, and
+ *   MSK = TLS-Exporter("client EAP encryption", "", 128)[0..63]
+ * (the RFC 5216 label through the RFC 8446 §7.5 exporter). RFC 9190 §2.5 has
+ * the server send the commitment before EAP-Success, so a TLS 1.3
+ * EAP-Success without it identifies such a gateway; only then do we use that
+ * derivation, and the log says so (mskDerivation 'pre-rfc9190', a warning
+ * event from ike-auth.ts). Accepting that Success is safe here: EAP rides
+ * inside the IKE SA of a gateway that already proved its identity with its
+ * certificate, and both AUTH payloads over the MSK (RFC 7296 §2.16) still
+ * confirm the key — a wrong guess fails there, it never passes silently.
  */
 import { EapType } from '../ike/constants.js';
 import { encodeEapResponse } from './packet.js';
 import type { EapRequest } from './packet.js';
 import { SyncTlsClient, TlsClientError } from './tls-client.js';
 import type { TlsClientOptions, TlsState } from './tls-client.js';
+import { TLS13_MSK } from './tls13-msk.js';
+import type { Tls13MskVariant } from './tls13-msk.js';
 
 const FLAG_L = 0x80;
 const FLAG_M = 0x40;
@@ -81,12 +90,15 @@ export class EapTlsPeer {
   private started = false;
   private connected = false;
   private verdict: ServerVerdict | undefined;
+  /** TLS 1.2: the RFC 5216 MSK; TLS 1.3: the RFC 9190 one */
   private mskValue: Uint8Array | undefined;
+  /** TLS 1.3 only: the pre-RFC 9190 MSK, used if EAP-Success comes without the commitment message */
+  private mskPreRfc9190: Uint8Array | undefined;
   /** "TLSv1.2" / "TLSv1.3" once connected */
   version: string | undefined;
   /** our second flight (with our certificate) went out */
   sentCertificate = false;
-  /** RFC 9190 §2.5 commitment message seen */
+  /** RFC 9190 §2.5 commitment message seen (TLS 1.3; decides the MSK derivation) */
   committed = false;
   /** EAP-TLS fragments sent and received, for the log */
   fragmentsOut = 0;
@@ -106,14 +118,20 @@ export class EapTlsPeer {
     return this.tlsClient;
   }
 
-  /** The MSK, once the handshake finished with a gateway we trust. */
+  /**
+   * The MSK, once the handshake finished with a gateway we trust. Read at
+   * EAP-Success: with TLS 1.3 the commitment message has come by then from
+   * an RFC 9190 gateway, and never from a pre-RFC 9190 one (see the top).
+   */
   get msk(): Uint8Array | undefined {
-    return this.mskValue === undefined ? undefined : this.mskValue.slice();
+    const v = this.mskDerivation === 'pre-rfc9190' ? this.mskPreRfc9190 : this.mskValue;
+    return v === undefined ? undefined : v.slice();
   }
 
   /** which MSK derivation `msk` uses, for the log */
-  get mskDerivation(): 'rfc5216' | 'rfc9190' {
-    return this.version === 'TLSv1.3' ? 'rfc9190' : 'rfc5216';
+  get mskDerivation(): 'rfc5216' | Tls13MskVariant {
+    if (this.version !== 'TLSv1.3') return 'rfc5216';
+    return this.committed ? 'rfc9190' : 'pre-rfc9190';
   }
 
   /** the handshake finished and the gateway's certificate passed: what EapPeer asks before it accepts EAP-Success */
@@ -133,6 +151,8 @@ export class EapTlsPeer {
     this.tlsClient?.close();
     this.mskValue?.fill(0);
     this.mskValue = undefined;
+    this.mskPreRfc9190?.fill(0);
+    this.mskPreRfc9190 = undefined;
   }
 
   process(req: EapRequest): EapTlsStep {
@@ -218,7 +238,7 @@ export class EapTlsPeer {
         this.wipe();
         return { kind: 'untrusted', code: verdict.code, detail: verdict.message };
       }
-      this.mskValue = this.exportMsk();
+      this.exportMsks();
     }
     // The first flight after the gateway's carries our Certificate (TLS 1.2 and 1.3 alike).
     if (st.out.length > 0) this.sentCertificate = true;
@@ -226,14 +246,22 @@ export class EapTlsPeer {
     return this.send(identifier, st.out, what);
   }
 
-  private exportMsk(): Uint8Array {
+  /** RFC 5216 §2.3 for TLS 1.2; for TLS 1.3 both candidates (tls13-msk.ts), chosen at EAP-Success. */
+  private exportMsks(): void {
     if (this.version === 'TLSv1.3') {
-      const km = this.tls.exportKeyingMaterial('EXPORTER_EAP_TLS_Key_Material', 128, Uint8Array.of(EapType.TLS));
-      const msk = km.slice(0, 64);
-      km.fill(0);
-      return msk;
+      this.mskValue = this.exportTls13('rfc9190');
+      this.mskPreRfc9190 = this.exportTls13('pre-rfc9190');
+      return;
     }
-    return this.tls.exportKeyingMaterial('client EAP encryption', 64);
+    this.mskValue = this.tls.exportKeyingMaterial('client EAP encryption', 64);
+  }
+
+  private exportTls13(variant: Tls13MskVariant): Uint8Array {
+    const d = TLS13_MSK[variant];
+    const km = this.tls.exportKeyingMaterial(d.label, d.length, d.context);
+    const msk = km.slice(0, 64);
+    km.fill(0);
+    return msk;
   }
 
   /** Our TLS data in one Response, or the first of several fragments; nothing to send → an empty acknowledging Response. */

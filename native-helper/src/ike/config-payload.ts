@@ -11,12 +11,18 @@
 import type { AssignedConfig } from './actions.js';
 import { CfgAttr, CfgType, PayloadType, cfgAttrName } from './constants.js';
 import type { CfgAttribute, CpPayload } from './codec/types.js';
-import { formatAddress } from './traffic-selectors.js';
+import { formatAddress, parseAddress } from './traffic-selectors.js';
 
 export interface ConfigRequest {
   readonly ipv4: boolean;
   readonly ipv6: boolean;
   readonly dns: boolean;
+  /**
+   * Addresses to ask for by value (RFC 7296 §3.15.1: "the initiator MAY
+   * request a specific address"): a reauthentication asks for the virtual IP
+   * it has, so the new IKE SA's CHILD_SA can take over the same selectors.
+   */
+  readonly requested?: { readonly ipv4?: string; readonly ipv6?: string };
 }
 
 const EMPTY = new Uint8Array(0);
@@ -24,16 +30,33 @@ const EMPTY = new Uint8Array(0);
 /** CP(CFG_REQUEST) for the addresses and DNS settings we want. */
 export function buildConfigRequest(req: ConfigRequest): CpPayload {
   const attributes: CfgAttribute[] = [];
-  const ask = (type: number): void => {
-    attributes.push({ type, value: EMPTY });
+  const ask = (type: number, value: Uint8Array = EMPTY): void => {
+    attributes.push({ type, value });
   };
-  if (req.ipv4) ask(CfgAttr.INTERNAL_IP4_ADDRESS);
+  if (req.ipv4) ask(CfgAttr.INTERNAL_IP4_ADDRESS, requestedValue(req.requested?.ipv4, 4));
   if (req.ipv4 && req.dns) ask(CfgAttr.INTERNAL_IP4_DNS);
-  if (req.ipv6) ask(CfgAttr.INTERNAL_IP6_ADDRESS);
+  if (req.ipv6) ask(CfgAttr.INTERNAL_IP6_ADDRESS, requestedValue(req.requested?.ipv6, 16));
   if (req.ipv6 && req.dns) ask(CfgAttr.INTERNAL_IP6_DNS);
   // RFC 8598 §3.1: an empty INTERNAL_DNS_DOMAIN asks for the split-DNS domains.
   if (req.dns) ask(CfgAttr.INTERNAL_DNS_DOMAIN);
   return { type: PayloadType.CP, cfgType: CfgType.CFG_REQUEST, attributes };
+}
+
+/**
+ * The value of a requested INTERNAL_IP4_ADDRESS (4 octets) or
+ * INTERNAL_IP6_ADDRESS (16 octets + prefix length, §3.15.1; we send /128
+ * as a request cannot know the prefix); empty when there is none or it is not
+ * of the attribute's family.
+ */
+function requestedValue(address: string | undefined, octets: 4 | 16): Uint8Array {
+  if (address === undefined) return EMPTY;
+  const bytes = parseAddress(address);
+  if (bytes === undefined || bytes.length !== octets) return EMPTY;
+  if (octets === 4) return bytes;
+  const v = new Uint8Array(17);
+  v.set(bytes);
+  v[16] = 128;
+  return v;
 }
 
 export interface ConfigReply {

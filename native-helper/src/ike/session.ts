@@ -134,6 +134,8 @@ export class IkeSession {
   private st: IkeSaState = 'created';
   private readonly queue: Task[] = [];
   private outstanding: Outstanding | undefined;
+  /** a request the peer asked us to send again, after a pause (COOKIE back-off, RFC 7296 §2.6) */
+  private delayedRetry: { readonly task: Task; readonly at: number } | undefined;
   private nextMessageId = 0;
   private peerNextMessageId = 0;
   private lastResponse: CachedResponse | undefined;
@@ -195,7 +197,7 @@ export class IkeSession {
       encapsulation: false,
       peer: { fragmentation: false, hashAlgorithms: [], certificateRequests: 0 },
       children: new Map(),
-      nextChildId: 1,
+      nextChildId: config.firstChildId ?? 1,
       timings: {},
       pending: [],
     };
@@ -260,6 +262,7 @@ export class IkeSession {
     return this.guard(now, () => {
       if (this.isTerminal()) return;
       this.retransmitDue(now);
+      this.delayedRetryDue(now);
       this.retiringDue(now);
       if (this.st === 'established') this.scheduledWork(now);
     });
@@ -315,6 +318,7 @@ export class IkeSession {
   private nextDeadline(): number | undefined {
     const times: number[] = [];
     if (this.outstanding !== undefined) times.push(this.outstanding.nextAt);
+    if (this.delayedRetry !== undefined) times.push(this.delayedRetry.at);
     for (const r of this.retiring) times.push(r.nextAt);
     if (this.st === 'established') {
       for (const c of this.ctx.children.values()) if (c.phase === 'installed' && c.rekeyAt !== undefined) times.push(c.rekeyAt);
@@ -436,6 +440,13 @@ export class IkeSession {
       });
       for (const d of o.datagrams) this.ctx.pending.push({ kind: 'send', data: d, from: o.from, to: o.to });
     }
+  }
+
+  private delayedRetryDue(now: number): void {
+    const d = this.delayedRetry;
+    if (d === undefined || now < d.at || this.outstanding !== undefined) return;
+    this.delayedRetry = undefined;
+    this.sendRequest(d.task, now);
   }
 
   /**
@@ -612,7 +623,7 @@ export class IkeSession {
   // ------------------------------------------------------------ our requests
 
   private initiateNext(): void {
-    if (this.outstanding !== undefined || this.isTerminal()) return;
+    if (this.outstanding !== undefined || this.delayedRetry !== undefined || this.isTerminal()) return;
     const task = this.queue.shift();
     if (task === undefined) return;
     if (task.stage !== undefined && this.st !== 'deleting') this.setStage(task.stage);
@@ -889,7 +900,9 @@ export class IkeSession {
         return;
       case 'retry':
         this.outstanding = undefined;
-        this.sendRequest(o.task, ctx.now);
+        // A pause the task asks for (COOKIE back-off): tick() sends it when due (nextDeadline).
+        if (result.delayMs !== undefined && result.delayMs > 0) this.delayedRetry = { task: o.task, at: ctx.now + result.delayMs };
+        else this.sendRequest(o.task, ctx.now);
         return;
       case 'next':
         this.outstanding = undefined;

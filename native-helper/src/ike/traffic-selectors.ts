@@ -147,17 +147,28 @@ export function selectorFromCidr(text: string): TrafficSelector {
 export const ANY_IPV4: TrafficSelector = selectorFromCidr('0.0.0.0/0');
 export const ANY_IPV6: TrafficSelector = selectorFromCidr('::/0');
 
-/** The prefix length when [start, end] is exactly one prefix, else undefined. */
+/**
+ * The prefix length when [start, end] is exactly one CIDR block, else
+ * undefined. Byte-wise, without BigInt: selectors are formatted and turned
+ * into kernel policies on every connect, and BigInt arithmetic is slow code
+ * in an interpreter that runs it once per connect.
+ */
+export function exactPrefix(start: Uint8Array, end: Uint8Array): number | undefined {
+  if (start.length !== end.length) return undefined;
+  let i = 0;
+  while (i < start.length && start[i] === end[i]) i++;
+  if (i === start.length) return start.length * 8;
+  const s = start[i] as number;
+  const e = end[i] as number;
+  const diff = s ^ e;
+  // inside the first differing octet the host part is a run of low bits: 0s in start, 1s in end
+  if ((diff & (diff + 1)) !== 0 || (s & diff) !== 0 || (e & diff) !== diff) return undefined;
+  for (let j = i + 1; j < start.length; j++) if (start[j] !== 0 || end[j] !== 0xff) return undefined;
+  return i * 8 + Math.clz32(diff) - 24;
+}
+
 function prefixOf(ts: TrafficSelector): number | undefined {
-  const bits = ts.startAddress.length * 8;
-  const start = toBig(ts.startAddress);
-  const end = toBig(ts.endAddress);
-  if (end < start) return undefined;
-  const span = end - start + 1n;
-  if ((span & (span - 1n)) !== 0n) return undefined;
-  const hostBits = span.toString(2).length - 1;
-  if ((start & (span - 1n)) !== 0n) return undefined;
-  return bits - hostBits;
+  return exactPrefix(ts.startAddress, ts.endAddress);
 }
 
 /** e.g. "10.10.0.0/24", "10.0.0.1..10.0.0.9", "0.0.0.0/0[tcp/443]" (charon's style). */

@@ -33,6 +33,7 @@ export const STAGE_LABELS: Readonly<Record<Stage, string>> = {
   eap: 'Checking your password',
   install: 'Opening the secure tunnel',
   configure: 'Setting up addresses and DNS',
+  probe: 'Checking that traffic gets through',
   connected: 'Connected',
 };
 
@@ -61,6 +62,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   PLATFORM_ERROR: 'Your computer refused to set up the tunnel. Restarting the Strait service usually helps; the logs have details for IT.',
   DEAD_PEER: 'The gateway stopped answering. Your network may have changed; connect again.',
   TS_UNACCEPTABLE: 'The gateway refused the networks this profile asks for. IT needs to update the profile.',
+  DATA_PATH_FAILED: 'The VPN signed in, but no traffic gets through it. This network may block VPN traffic (ESP); try another network, or send the logs to IT.',
 };
 
 export function explainFailure(code: string, message: string): { title: string; detail: string; advice?: string } {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
  * (else IKE_AUTH fails with "KDF_PRF not supported"); md4/des for
  * EAP-MSCHAPv2 come from the openssl plugin's legacy provider. eap-tls
  * (libcharon-extra-plugins) runs strongSwan's own TLS stack (libtls), TLS 1.2
- * by default (version_max); its TLS 1.3 MSK did not match RFC 9190 in this lab.
+ * by default (version_max); with version_max = 1.3 (ike-interop's TLS 1.3 case)
+ * 5.9.8 speaks pre-RFC 9190 EAP-TLS 1.3 (native-helper/src/eap/tls13-msk.ts).
  */
 const CHARON_PLUGINS =
   'random nonce aes sha1 sha2 hmac gcm chapoly pem pkcs1 pkcs8 x509 revocation constraints pubkey openssl kdf gmp curve25519 ' +
@@ -195,6 +196,7 @@ export function gatewaySecretsConf(layout, topo) {
     id-rekey = ${id.rekeyClient}
     id-ikerekey = ${id.ikeRekeyClient}
     id-roam = ${id.roamClient}
+    id-reauth = ${id.reauthClient}
     secret = "${psk}"
   }
   eap-carol {

@@ -6,7 +6,9 @@
 // proposal, and run iperf3 through each tunnel after each connect. The two
 // alternate round by round (charon on local ports 5500/5501, straitd on
 // 500/4500; one tunnel up at a time), so a machine whose load drifts
-// (other labs on the same two cores) does not favour either side.
+// (other labs on the same two cores) does not favour either side. The
+// client whose round it is not is paused (SIGSTOP/SIGCONT): both watch the
+// namespace's addresses and routes, and UML has one CPU.
 //
 // What is timed, on both sides: the connect request leaving the client →
 // the answer that the CHILD_SA is installed and routes are up (vici
@@ -18,7 +20,7 @@
 // test/lab/bench.mjs. Measurements only: nothing here asserts a timing.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
@@ -26,7 +28,7 @@ import { after, before, describe, it } from 'node:test';
 import type { StraitClient } from '../../../native-helper/src/api/client.js';
 import type { ConnectedState, ResultOf } from '../../../native-helper/src/api/rpc.js';
 import type { BackgroundProcess } from '../support/guest.js';
-import { labState, run, startLanIperf, waitFor, xfrmState } from '../support/guest.js';
+import { labState, run, spawnBackground, startLanIperf, waitFor, xfrmState } from '../support/guest.js';
 import { labProfile } from '../support/lab-profiles.js';
 import { iperfReceivedMbps, median, summary } from '../support/stats.js';
 import type { Straitd } from '../support/straitd.js';
@@ -44,6 +46,8 @@ const SW_PORTS = { ike: 5500, natt: 5501 };
 
 interface Sample {
   readonly connectMs: number;
+  /** CPU the client process (straitd / the client charon, all threads) used during the connect */
+  readonly cpuMs: number;
   /** straitd's own connect request → connected time (Strait only) */
   readonly daemonMs?: number;
   readonly stages?: Readonly<Record<string, number>>;
@@ -68,6 +72,38 @@ async function iperf(vip: string, seconds: number): Promise<number> {
   return iperfReceivedMbps(r.stdout);
 }
 
+/**
+ * CPU time a process (all its threads) has used so far, in ms: the
+ * scheduler's exact run time per thread (/proc/<pid>/task/<tid>/sched,
+ * se.sum_exec_runtime, ms), else utime + stime from /proc/<pid>/stat (10 ms
+ * ticks: too coarse for one connect). Wall time inside UML counts the
+ * gateway, the kernel and any other load on the machine; this counts only
+ * the client's own work.
+ */
+function cpuMs(pid: number): number {
+  try {
+    let total = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const m = /se\.sum_exec_runtime\s*:\s*([\d.]+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8'));
+      if (m?.[1] === undefined) throw new Error('no sum_exec_runtime');
+      total += Number(m[1]);
+    }
+    return total;
+  } catch {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15 of stat(5))
+  }
+}
+
+/** SIGSTOP / SIGCONT a client; one that already exited is the test's failure to report, not this. */
+function pause(pid: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone
+  }
+}
+
 function log(line: string): void {
   console.log(`[bench] ${line}`);
 }
@@ -80,12 +116,23 @@ if (labState().mode === 'bench') {
 
   describe(`bench: ${N} connects + iperf3 each, Strait vs strongSwan (PSK, ${IKE_PROPOSAL} / ${ESP_PROPOSAL})`, () => {
     let iperfServer: BackgroundProcess;
+    let capture: BackgroundProcess | undefined;
 
     before(async () => {
       iperfServer = await startLanIperf();
+      // --profile: every IKE/ESP-in-UDP packet on the client's link, with kernel timestamps, so that each
+      // side's connect splits into time waiting for the gateway and time spent in the client.
+      if (env.BENCH_CPU_PROF === '1') {
+        const file = join(labState().logDir, 'bench-ike.pcap');
+        capture = spawnBackground(['tcpdump', '-i', 'cl0', '-U', '-n', '-w', file, 'udp port 500 or udp port 4500 or udp port 5500 or udp port 5501'], {
+          logFile: join(labState().logDir, 'tcpdump.log'),
+        });
+        await waitFor(() => readFileSync(join(labState().logDir, 'tcpdump.log'), 'utf8').includes('listening on'), 15_000, { what: 'tcpdump listening' });
+      }
     });
 
     after(async () => {
+      await capture?.stop();
       await iperfServer?.stop();
       const out = {
         n: N,
@@ -99,7 +146,8 @@ if (labState().mode === 'bench') {
       for (const [side, r] of Object.entries(results)) {
         const c = summary(r.samples.map((s) => s.connectMs));
         const t = summary(r.samples.map((s) => s.throughputMbps));
-        log(`${side}: connect median ${c.median.toFixed(1)} ms (min ${c.min.toFixed(1)}, max ${c.max.toFixed(1)}, n=${c.n}); throughput median ${t.median.toFixed(1)} Mbit/s`);
+        const u = summary(r.samples.map((s) => s.cpuMs));
+        log(`${side}: connect median ${c.median.toFixed(1)} ms (min ${c.min.toFixed(1)}, max ${c.max.toFixed(1)}, n=${c.n}); client CPU median ${u.median.toFixed(1)} ms; throughput median ${t.median.toFixed(1)} Mbit/s`);
       }
     });
 
@@ -131,14 +179,23 @@ if (labState().mode === 'bench') {
       try {
         sw = await startStrongswanClient({ name: 'sw-bench', ports: SW_PORTS });
         vici = await ViciSession.open(sw.viciUri);
-        d = await startStraitd({ name: 'straitd-bench', logLevel: 'info' });
+        // BENCH_CPU_PROF=1 (`npm run bench -- --profile`): straitd runs under
+        // --cpu-prof; the profile lands in <logDir>/straitd-bench/ when straitd stops.
+        const cpuProfileDir = env.BENCH_CPU_PROF === '1' ? join(labState().logDir, 'straitd-bench') : undefined;
+        d = await startStraitd({ name: 'straitd-bench', logLevel: env.BENCH_LOG_LEVEL === 'debug' ? 'debug' : 'info', ...(cpuProfileDir !== undefined ? { cpuProfileDir } : {}) });
         client = await d.client();
         for (let i = 0; i <= N; i++) {
           const label = i === 0 ? 'warm-up' : `#${i}`;
-          {
+          // The idle client is paused (SIGSTOP) while the other one's round runs: both share the
+          // client namespace, and each listens to the kernel's address/route events, so the idle one
+          // would otherwise spend CPU — the guest has one — on the other's virtual IP and routes.
+          pause(d.pid, 'SIGSTOP');
+          try {
+            const c0 = cpuMs(sw.pid);
             const t0 = performance.now();
             const reply = await vici.request('initiate', { ike: 'psk', child: 'psk', timeout: '30000', 'init-limits': 'no' });
             const connectMs = performance.now() - t0;
+            const cpu = cpuMs(sw.pid) - c0;
             expectSuccess('initiate psk', reply);
             const vips: VirtualIps = await sw.virtualIps();
             assert.ok(vips.ipv4, 'strongSwan got no IPv4 virtual IP');
@@ -146,15 +203,20 @@ if (labState().mode === 'bench') {
             const throughputMbps = await iperf(vips.ipv4, IPERF_S);
             expectSuccess('terminate psk', await vici.request('terminate', { ike: 'psk', timeout: '10000' }));
             await waitFor(async () => (await esp()) === 0, 10_000, { what: 'strongSwan client ESP SAs removed' });
-            const sample: Sample = { connectMs, throughputMbps };
+            const sample: Sample = { connectMs, cpuMs: cpu, throughputMbps };
             if (i === 0) results.strongswan = { ...results.strongswan, warmup: sample };
             else results.strongswan.samples.push(sample);
-            log(`strongswan ${label}: connect ${connectMs.toFixed(1)} ms, ${throughputMbps.toFixed(1)} Mbit/s`);
+            log(`strongswan ${label}: connect ${connectMs.toFixed(1)} ms (charon CPU ${cpu.toFixed(1)} ms), ${throughputMbps.toFixed(1)} Mbit/s`);
+          } finally {
+            pause(d.pid, 'SIGCONT');
           }
-          {
+          pause(sw.pid, 'SIGSTOP');
+          try {
+            const c0 = cpuMs(d.pid);
             const t0 = performance.now();
             const { state } = await client.request('connect', { profile, secrets }, { timeoutMs: 60_000 });
             const connectMs = performance.now() - t0;
+            const cpu = cpuMs(d.pid) - c0;
             const connected: ConnectedState = state;
             const vip4 = connected.virtualIps.find((a) => !a.includes(':'));
             assert.ok(vip4, `straitd reports no IPv4 virtual IP: ${connected.virtualIps.join(', ')}`);
@@ -165,13 +227,15 @@ if (labState().mode === 'bench') {
             assert.equal(off.clean, true, 'straitd reported leftovers after disconnect');
             await waitFor(async () => (await esp()) === 0, 10_000, { what: 'Strait ESP SAs removed' });
             const stages = Object.fromEntries(connected.stages.map((x) => [x.stage, x.ms]));
-            const sample: Sample = { connectMs, daemonMs: connected.connectMs, stages, throughputMbps };
+            const sample: Sample = { connectMs, cpuMs: cpu, daemonMs: connected.connectMs, stages, throughputMbps };
             if (i === 0) results.strait = { ...results.strait, warmup: sample };
             else results.strait.samples.push(sample);
             log(
-              `strait ${label}: connect ${connectMs.toFixed(1)} ms (straitd timeline ${connected.connectMs} ms: ` +
+              `strait ${label}: connect ${connectMs.toFixed(1)} ms (straitd CPU ${cpu.toFixed(1)} ms; timeline ${connected.connectMs} ms: ` +
                 `${connected.stages.map((x) => `${x.stage} ${x.ms}`).join(', ')}), ${throughputMbps.toFixed(1)} Mbit/s`,
             );
+          } finally {
+            pause(sw.pid, 'SIGCONT');
           }
         }
       } finally {

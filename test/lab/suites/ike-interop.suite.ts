@@ -51,6 +51,21 @@ interface Failed {
 
 const hex = (b: Uint8Array | undefined): string => (b === undefined ? '' : Buffer.from(b).toString('hex'));
 
+/** guest/gateway.sh stop|start [conf]: for settings charon reads only at start, or per case. */
+async function gatewayCtl(...args: string[]): Promise<void> {
+  const g = await run(['sh', join(labState().repoDir, 'test', 'lab', 'guest', 'gateway.sh'), ...args], { timeoutMs: 30_000 });
+  assert.equal(g.code, 0, `gateway.sh ${args.join(' ')}: ${g.stdout}${g.stderr}`);
+}
+
+/** A copy of the gateway's strongswan.conf, changed by `edit`, next to it (the guest can read it). */
+function gatewayConfVariant(name: string, edit: (conf: string) => string): string {
+  const st = labState();
+  const conf = readFileSync(st.gw.strongswanConf, 'utf8');
+  const path = join(dirname(st.gw.strongswanConf), `strongswan-${name}.conf`);
+  writeFileSync(path, edit(conf));
+  return path;
+}
+
 const baseConfig = (over: Partial<IkeSessionConfig> = {}): IkeSessionConfig => labPskSessionConfig({ requestConfig: { ipv4: true, ipv6: false, dns: true }, ...over });
 
 /** Runs one session until the CHILD_SA is there (resolves Connected) or it fails (resolves Failed). */
@@ -301,7 +316,7 @@ describe('ike-interop: Strait initiator vs strongSwan gateway', () => {
       trust: { caCertificates: [certs.ecdsaCa] },
     });
 
-  // We offer TLS 1.2..1.3; charon's libtls stops at 1.2 by default (its TLS 1.3 MSK did not match RFC 9190 here).
+  // We offer TLS 1.2..1.3; charon's libtls stops at 1.2 by default (libtls.version_max; the TLS 1.3 case below raises it).
   for (const version of ['TLSv1.2'] as const) {
     it(`EAP-TLS (rw-eap-tls, negotiates ${version}): gateway certificate first, TLS in EAP fragments, MSK AUTH, keys equal the gateway XFRM states`, async () => {
       const pki = labState().pki;
@@ -325,6 +340,48 @@ describe('ike-interop: Strait initiator vs strongSwan gateway', () => {
       await disconnect(c);
     });
   }
+
+  it('EAP-TLS over TLS 1.3 (gateway restarted with libtls.version_max = 1.3): strongSwan 5.9.8 sends no commitment message, the pre-RFC 9190 MSK verifies both AUTH payloads', async () => {
+    // libtls reads version_max when charon creates a TLS stack; a restart with a copy of the
+    // gateway's strongswan.conf that raises it keeps every other case on the default (1.2).
+    const tls13Conf = gatewayConfVariant('tls13', (conf) => `${conf}libtls {\n  version_max = 1.3\n}\n`);
+    const st = labState();
+    await gatewayCtl('stop');
+    const logBefore = readFileSync(st.gw.log, 'utf8').length;
+    await gatewayCtl('start', tls13Conf);
+    try {
+      const pki = st.pki;
+      const keyPem = readFileSync(pki.ecdsa.client.key, 'utf8');
+      const r = await connect(eapTlsConfig(readFileSync(pki.ecdsa.client.cert, 'utf8'), keyPem));
+      const gwTls = readFileSync(st.gw.log, 'utf8').slice(logBefore).split('\n').filter((l) => /negotiated TLS|EAP-TLS|EAP_TLS|MSK|protected success|AUTH payload/.test(l));
+      if (!('child' in r)) assert.fail(`EAP-TLS over TLS 1.3 failed: ${JSON.stringify(r.outcome)}\ngateway log:\n  ${gwTls.join('\n  ')}`);
+      const c = r;
+      timings.push({ case: 'eap-tls-TLSv1.3', ms: c.connectMs });
+      await assertKeysMatchGateway(c, GATEWAYS.main.address);
+      const f = c.events.find((e) => e.event === 'eap.succeeded')?.fields ?? {};
+      assert.equal(f.method, 'EAP-TLS');
+      assert.equal(f.tlsVersion, 'TLSv1.3');
+      // 5.9.8 predates strongSwan's RFC 9190 support: no commitment message, hence the pre-RFC 9190 MSK (eap/tls13-msk.ts)
+      assert.equal(f.tlsCommitment, false);
+      assert.equal(f.tlsMsk, 'pre-rfc9190');
+      // never silent: the fallback is a warning in the connection log
+      const said = c.events.find((e) => e.event === 'eap.tls_pre_rfc9190');
+      assert.equal(said?.level, 'warn', c.events.map((e) => e.event).join(', '));
+      assert.match(said?.message ?? '', /RFC 9190 commitment message/);
+      const order = c.events.map((e) => e.event).filter((e) => ['eap.succeeded', 'eap.auth_verified'].includes(e));
+      assert.deepEqual(order, ['eap.succeeded', 'eap.auth_verified'], 'the gateway\'s AUTH over the MSK verified');
+      // the gateway's side of the version: charon logs the negotiated TLS version
+      assert.ok(gwTls.some((l) => /negotiated TLS 1\.3/.test(l)), `gateway log:\n  ${gwTls.join('\n  ')}`);
+      const sas = await swanctlGw(['--list-sas', '--ike', 'rw-eap-tls']);
+      assert.match(sas.stdout, /rw-eap-tls.*ESTABLISHED/, sas.stdout);
+      console.log(`[ike-interop] EAP-TLS (${String(f.tlsVersion)}, commitment ${String(f.tlsCommitment)}, MSK ${String(f.tlsMsk)}) signed in after ${String(f.rounds)} EAP round(s), ${String(f.tlsFragmentsIn)} fragment(s) in, ${String(f.tlsFragmentsOut)} out, in ${c.connectMs} ms; gateway log:\n  ${gwTls.slice(-6).join('\n  ')}`);
+      assert.ok(!JSON.stringify(c.events).includes(keyPem.slice(40, 80)), 'no key material in any event');
+      await disconnect(c);
+    } finally {
+      await gatewayCtl('stop');
+      await gatewayCtl('start');
+    }
+  });
 
   it('EAP-TLS with a client certificate from a CA the gateway does not trust → EAP_CLIENT_CERT_REJECTED', async () => {
     const pki = labState().pki;
@@ -424,17 +481,12 @@ describe('ike-interop: Strait initiator vs strongSwan gateway', () => {
     // a copy of its strongswan.conf that demands a cookie once one IKE_SA is half-open, and
     // restores the normal one afterwards (about 2 s; no other case sees these settings).
     const st = labState();
-    const gatewaySh = join(st.repoDir, 'test', 'lab', 'guest', 'gateway.sh');
-    const conf = readFileSync(st.gw.strongswanConf, 'utf8');
-    assert.match(conf, /^charon \{$/m);
-    const cookieConf = join(dirname(st.gw.strongswanConf), 'strongswan-cookie.conf');
-    writeFileSync(cookieConf, conf.replace(/^charon \{$/m, 'charon {\n  cookie_threshold = 1\n  cookie_threshold_ip = 1').replace(/^(\s*)ike = 2$/m, '$1ike = 2\n$1net = 2'));
-    const gateway = async (...args: string[]): Promise<void> => {
-      const g = await run(['sh', gatewaySh, ...args], { timeoutMs: 30_000 });
-      assert.equal(g.code, 0, `gateway.sh ${args.join(' ')}: ${g.stdout}${g.stderr}`);
-    };
-    await gateway('stop');
-    await gateway('start', cookieConf);
+    const cookieConf = gatewayConfVariant('cookie', (conf) => {
+      assert.match(conf, /^charon \{$/m);
+      return conf.replace(/^charon \{$/m, 'charon {\n  cookie_threshold = 1\n  cookie_threshold_ip = 1').replace(/^(\s*)ike = 2$/m, '$1ike = 2\n$1net = 2');
+    });
+    await gatewayCtl('stop');
+    await gatewayCtl('start', cookieConf);
     const started = Date.now();
     const sock = createSocket('udp4');
     try {
@@ -474,8 +526,8 @@ describe('ike-interop: Strait initiator vs strongSwan gateway', () => {
       await disconnect(c);
     } finally {
       sock.close();
-      await gateway('stop');
-      await gateway('start');
+      await gatewayCtl('stop');
+      await gatewayCtl('start');
     }
   });
 

@@ -30,7 +30,7 @@ import type { IkeSessionConfig } from '../../../native-helper/src/ike/session.js
 import type { PlatformLogEntry } from '../../../native-helper/src/platform/backend.js';
 import { LinuxBackend } from '../../../native-helper/src/platform/linux/linux-backend.js';
 import { parseIdentity } from '../../../native-helper/src/pki/identity.js';
-import { gwXfrmState, labState, ping, run, setClearForwarding, swanctlGw } from '../support/guest.js';
+import { gwXfrmState, labState, ping, run, setClearForwarding, swanctlGw, waitFor } from '../support/guest.js';
 
 import { CLIENT, IDENTITIES, LAN } from '../support/topology.js';
 import { labPskSessionConfig } from '../support/session-config.js';
@@ -233,12 +233,22 @@ describe('ike-lifecycle: rekeying and liveness against strongSwan, with the real
       await t.established();
       const first = t.session.spis;
       const started = Date.now();
-      const f = await flood(t, 1500, 0.01);
+      const rekeysSoFar = (): number => t.events.filter((e) => e.event === 'ike_sa.rekeyed' && (e.fields?.['by'] === 'gateway') === (mode === 'gateway')).length;
+      let f = await flood(t, 1500, 0.01);
+      // The timers carry jitter (charon's rekey_time less up to rand_time; ours 0.9 × lifetime with jitter), and a
+      // loaded machine stretches them: flood on, in short rounds and bounded, until the second rekey happened.
+      for (let round = 0; round < 4 && rekeysSoFar() < 2; round++) {
+        const more = await flood(t, 500, 0.01);
+        f = { transmitted: f.transmitted + more.transmitted, received: f.received + more.received, lost: f.lost + more.lost };
+      }
       const seconds = (Date.now() - started) / 1000;
+      const deletedCount = (): number => t.count('ike_sa.old_deleted') + t.count('ike_sa.old_deleted_by_peer');
+      // the DELETE of the IKE SA replaced last may still be on its way
+      await waitFor(() => deletedCount() >= t.count('ike_sa.rekeyed'), 10_000, { what: 'the DELETE of every replaced IKE SA' }).catch(() => undefined);
       const rekeyed = t.events.filter((e) => e.event === 'ike_sa.rekeyed');
       const byGateway = rekeyed.filter((e) => e.fields?.['by'] === 'gateway').length;
       const byUs = rekeyed.length - byGateway;
-      const oldDeleted = t.count('ike_sa.old_deleted') + t.count('ike_sa.old_deleted_by_peer');
+      const oldDeleted = deletedCount();
       // RFC 7296 §2.18: the gateway lists the IKE SA under its new SPIs, the ones the session has. Read ours
       // AFTER the listing: a gateway rekey may complete meanwhile, and we adopt the new IKE SA when we send
       // our answer, before the gateway can list it.

@@ -272,7 +272,7 @@ describe('Linux platform backend on a kernel with ESP', () => {
       const report = await backend.teardown('lab test');
       assert.deepEqual(report.problems, []);
       assert.equal(report.clean, true);
-      assert.deepEqual(report.removed, { sa: 2, policy: 10, route: 3, rule: 2, address: 2, dns: 1 });
+      assert.deepEqual(report.removed, { sa: 2, policy: 6, route: 2, rule: 2, address: 2, dns: 1 });
       await assertBackToBaseline();
       assert.equal(await reachable('client', LAN.ipv4), false, 'LAN reachable in clear after teardown');
       await gwForget(gwInstalled, s);
@@ -383,7 +383,7 @@ setInterval(() => {}, 1000);
     const report = await make().sweepStale();
     assert.deepEqual(report.problems, []);
     assert.equal(report.clean, true);
-    assert.deepEqual(report.fromJournal, { sa: 2, policy: 10, route: 3, rule: 2, address: 2, dns: 1 });
+    assert.deepEqual(report.fromJournal, { sa: 2, policy: 6, route: 2, rule: 2, address: 2, dns: 1 });
     assert.deepEqual(report.fromMarkers, { sa: 0, policy: 0, route: 0, rule: 0, address: 0, dns: 0 });
     await assertBackToBaseline();
     assert.equal(await reachable('client', LAN.ipv4), false);

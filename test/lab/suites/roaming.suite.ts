@@ -24,7 +24,7 @@ import type { ProfileInput } from '../../../native-helper/src/api/profile.js';
 import { inNetns, labState, ping, run, swanctlGw, waitFor } from '../support/guest.js';
 import { labProfile } from '../support/lab-profiles.js';
 import type { Straitd } from '../support/straitd.js';
-import { startStraitd } from '../support/straitd.js';
+import { startStraitd, stateRecorder } from '../support/straitd.js';
 import { CLIENT, IDENTITIES, LAN, NAT } from '../support/topology.js';
 
 const FLOOD_INTERVAL_S = 0.05;
@@ -100,11 +100,7 @@ describe('roaming: the client moves from cl0 to cl1 behind a NAT while connected
     const nat = await run(['sh', netSh(), 'nat', 'up'], { timeoutMs: 30_000 });
     assert.equal(nat.code, 0, `net.sh nat up: ${nat.stderr}${nat.stdout}`);
     d = await startStraitd({ name: 'straitd-roaming', retransmit: '1000,1.5,4' });
-    client = await d.client();
-    client.on('notification', (n) => {
-      if (n.method === 'strait.state') states.push({ at: Date.now(), state: n.params.state });
-    });
-    await client.request('subscribe', { topics: ['state'] });
+    client = await stateRecorder(d, states);
   });
 
   after(async () => {

@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 
 import { StraitClient } from '../../../native-helper/src/api/client.js';
+import type { ConnectionState } from '../../../native-helper/src/api/rpc.js';
 import type { BackgroundProcess, ShOptions, ShResult } from './guest.js';
 import { labState, run, spawnBackground, waitFor } from './guest.js';
 
@@ -38,6 +39,8 @@ export interface StraitdOptions {
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** straitd --retransmit (TIMEOUT_MS,BASE,TRIES): a shorter schedule makes dead-peer detection quick in the lab */
   readonly retransmit?: string;
+  /** Node's --cpu-prof into this folder (bench diagnostics: where straitd's connect time goes) */
+  readonly cpuProfileDir?: string;
 }
 
 function dist(...parts: string[]): string {
@@ -65,6 +68,7 @@ export async function startStraitd(opts: StraitdOptions = {}): Promise<Straitd> 
   const proc: BackgroundProcess = spawnBackground(
     [
       process.execPath,
+      ...(opts.cpuProfileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir] : []),
       dist('daemon', 'main.js'),
       '--socket', socket,
       '--runtime-dir', join(runDir, 'run'),
@@ -118,4 +122,14 @@ export async function startStraitd(opts: StraitdOptions = {}): Promise<Straitd> 
     },
     kill9: () => kill('SIGKILL'),
   };
+}
+
+/** A client of `d` subscribed to state changes, each appended to `into` with the time it arrived. */
+export async function stateRecorder(d: Straitd, into: { at: number; state: ConnectionState }[]): Promise<StraitClient> {
+  const client = await d.client();
+  client.on('notification', (n) => {
+    if (n.method === 'strait.state') into.push({ at: Date.now(), state: n.params.state });
+  });
+  await client.request('subscribe', { topics: ['state'] });
+  return client;
 }

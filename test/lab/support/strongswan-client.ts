@@ -46,6 +46,8 @@ export interface VirtualIps {
 
 export interface StrongswanClient {
   readonly name: string;
+  /** charon's process id (its pidfile) */
+  readonly pid: number;
   readonly netns: Netns;
   readonly viciUri: string;
   readonly configDir: string;
@@ -254,8 +256,11 @@ export async function startStrongswanClient(opts: StrongswanClientOptions = {}):
     throw new Error(`swanctl --load-all for ${name} failed: ${load.stderr.trim() || load.stdout.trim()}`);
   }
 
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`${name}: charon's pidfile ${pidFile} holds no process id`);
   return {
     name,
+    pid,
     netns,
     viciUri,
     configDir,

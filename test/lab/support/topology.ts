@@ -81,6 +81,8 @@ export const LAB_TOPOLOGY = {
     ikeRekeyClient: 'ikerekey-client@lab.example',
     // a PSK client of its own, so that rw-nomobike (the gateway without MOBIKE) is chosen by identity (roaming suite)
     roamClient: 'roam-client@lab.example',
+    // a PSK client of its own, so that rw-reauth (reauth_time 25 s, RFC 4478) is chosen by identity (reauth suite)
+    reauthClient: 'reauth-client@lab.example',
   },
   // Subject DNs of the generated CAs. The "evil" CA deliberately looks like the
   // real ECDSA CA; the gateway does not trust it (negative tests).
@@ -116,6 +118,9 @@ export const LAB_TOPOLOGY = {
     'rw-rekey': { gateway: 'main', localAuth: 'psk', remoteAuth: 'psk', remoteId: 'rekey-client@lab.example', ike: 'mainIke', esp: 'mainEsp', childRekeyS: 8, childLifeS: 30, reauthS: 120 },
     // The gateway rekeys this connection's IKE SA every ikeRekeyS seconds (ike-lifecycle suite, RFC 7296 §2.18).
     'rw-ikerekey': { gateway: 'main', localAuth: 'psk', remoteAuth: 'psk', remoteId: 'ikerekey-client@lab.example', ike: 'mainIke', esp: 'mainEsp', ikeRekeyS: 10 },
+    // The gateway asks for a new sign-in every reauthS seconds (AUTH_LIFETIME, RFC 4478; charon sends reauth_time minus up
+    // to its 10 % rand_time and deletes the IKE SA over_time after it): Strait reauthenticates make-before-break (reauth suite).
+    'rw-reauth': { gateway: 'main', localAuth: 'psk', remoteAuth: 'psk', remoteId: 'reauth-client@lab.example', ike: 'mainIke', esp: 'mainEsp', reauthS: 25 },
     // The gateway does not take part in MOBIKE (charon `mobike = no`): a roaming client must reconnect (roaming suite).
     'rw-nomobike': { gateway: 'main', localAuth: 'psk', remoteAuth: 'psk', remoteId: 'roam-client@lab.example', ike: 'mainIke', esp: 'mainEsp', mobike: false },
     // EAP-TLS (RFC 5216) after the gateway's certificate: matched by the client's DN as IDi (the ECDSA case uses its e-mail),

@@ -33,7 +33,7 @@ describe('RPC contract', () => {
   it('declares the methods and notifications of issue 3', () => {
     assert.deepEqual(Object.keys(Methods).sort(), ['connect', 'disconnect', 'logs', 'status', 'subscribe', 'unsubscribe', 'version']);
     assert.deepEqual(Object.keys(Notifications).sort(), ['strait.log', 'strait.stage', 'strait.state']);
-    assert.deepEqual([...STAGES], ['resolve', 'ike_sa_init', 'ike_auth', 'eap', 'install', 'configure', 'connected']);
+    assert.deepEqual([...STAGES], ['resolve', 'ike_sa_init', 'ike_auth', 'eap', 'install', 'configure', 'probe', 'connected']);
   });
 
   it('accepts each legal state and refuses illegal ones', () => {

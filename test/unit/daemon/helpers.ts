@@ -12,6 +12,9 @@ import { parseProfile, type Profile } from '../../../native-helper/src/api/profi
 import type { ChildSaSpec, Endpoint } from '../../../native-helper/src/ike/actions.js';
 import type { ApplyConfigParams, InstallChildSaOptions, LeakGuardSpec, PlatformBackend, SweepReport, TeardownReport, TrafficCounters } from '../../../native-helper/src/platform/backend.js';
 import { PlatformError } from '../../../native-helper/src/platform/backend.js';
+import type { ProbeSender, ProbeTarget } from '../../../native-helper/src/daemon/data-path-probe.js';
+import type { ConnectionState } from '../../../native-helper/src/api/rpc.js';
+import type { Supervisor } from '../../../native-helper/src/daemon/supervisor.js';
 import { TestResponder, seededRandom, type ResponderConfig } from '../../support/test-responder.js';
 import { responderConfig } from '../ike/session/harness.js';
 
@@ -39,7 +42,11 @@ export interface UdpGateway {
   readonly sessions: number;
   /** stop answering (a dead gateway) */
   mute: boolean;
+  /** answer IKE_SA_INIT of new IKE SAs with NO_PROPOSAL_CHOSEN while one is up (a reauthentication that fails) */
+  refuseNew: boolean;
   received: number;
+  /** the source ports datagrams came from */
+  readonly sourcePorts: Set<number>;
   /** sends gateway-initiated datagrams (e.g. responder.request([...])) to an endpoint */
   push(datagrams: readonly Uint8Array[], to: Endpoint): void;
   close(): Promise<void>;
@@ -49,8 +56,10 @@ export interface UdpGateway {
 export async function udpGateway(over: Partial<ResponderConfig> = {}): Promise<UdpGateway> {
   const [port] = await freePorts(1);
   if (port === undefined) throw new Error('no port');
-  const fresh = (): TestResponder => new TestResponder(responderConfig({ endpoint: { address: LOOPBACK, port }, random: seededRandom(randomUUID()), ...over }));
+  const fresh = (extra: Partial<ResponderConfig> = {}): TestResponder => new TestResponder(responderConfig({ endpoint: { address: LOOPBACK, port }, random: seededRandom(randomUUID()), ...over, ...extra }));
   let responder = fresh();
+  /** responders of earlier IKE SAs: a make-before-break reauthentication deletes its old IKE SA after the new one is up */
+  const earlier: TestResponder[] = [];
   let sessions = 1;
   const s = createSocket('udp4');
   await new Promise<void>((resolve) => s.bind(port, LOOPBACK, () => resolve()));
@@ -63,22 +72,34 @@ export async function udpGateway(over: Partial<ResponderConfig> = {}): Promise<U
       return sessions;
     },
     mute: false,
+    refuseNew: false,
     received: 0,
+    sourcePorts: new Set(),
     push: (datagrams, to) => datagrams.forEach((d) => s.send(d, to.port, to.address)),
     close: () => new Promise<void>((resolve) => s.close(() => resolve())),
   };
   s.on('message', (msg, rinfo) => {
     gw.received++;
+    gw.sourcePorts.add(rinfo.port);
     if (gw.mute) return;
     // RFC 7296 §3.1: a new IKE_SA_INIT request (responder SPI zero) after an SA was up is a new
     // IKE SA (a reconnect): a real gateway keeps state per SA, so a fresh responder serves it.
     const isNewInit = msg.length >= 28 && msg[18] === 34 && (msg[19] ?? 0) & 0x08 && !((msg[19] ?? 0) & 0x20) && msg.subarray(8, 16).every((b) => b === 0);
+    if (isNewInit && responder.authenticated && gw.refuseNew) {
+      const refuser = fresh({ misbehave: { ...over.misbehave, ikeNoProposal: true } });
+      for (const answer of refuser.handle(new Uint8Array(msg), { address: rinfo.address, port: rinfo.port })) s.send(answer, rinfo.port, rinfo.address);
+      return;
+    }
     if (isNewInit && responder.authenticated) {
+      earlier.push(responder);
       responder = fresh();
       sessions++;
     }
+    // RFC 7296 §2.2: the initiator's SPI picks the IKE SA, so an earlier one is still answered.
+    const spiI = msg.subarray(0, 8);
+    const target = isNewInit || Buffer.from(responder.spiI).equals(spiI) ? responder : (earlier.find((x) => Buffer.from(x.spiI).equals(spiI)) ?? responder);
     const from: Endpoint = { address: rinfo.address, port: rinfo.port };
-    for (const answer of responder.handle(new Uint8Array(msg), from)) s.send(answer, rinfo.port, rinfo.address);
+    for (const answer of target.handle(new Uint8Array(msg), from)) s.send(answer, rinfo.port, rinfo.address);
   });
   return gw;
 }
@@ -116,6 +137,18 @@ export class RecordingPlatform implements PlatformBackend {
   readonly calls: PlatformCall[] = [];
   failOn: 'installChildSa' | 'applyConfig' | undefined;
   private live = new Set<number>();
+  /** the inbound packet count readCounters reports */
+  packetsIn = 10;
+  /** whether a data-path probe "gets an answer" (the inbound count rises), as a working tunnel would */
+  answerProbes = true;
+  /** every data-path probe sent, with its payload */
+  readonly probes: { readonly target: ProbeTarget; readonly payload: Uint8Array }[] = [];
+  /** the supervisor's probe sender for tests (SupervisorOptions.probe.send): no socket, the answer shows in the counters */
+  readonly probeSend: ProbeSender = (target, payload) => {
+    this.probes.push({ target, payload });
+    if (this.answerProbes) setTimeout(() => (this.packetsIn += 1), 5);
+    return Promise.resolve();
+  };
 
   async installChildSa(spec: ChildSaSpec, options?: InstallChildSaOptions): Promise<void> {
     this.calls.push({ op: 'installChildSa', spec, ...(options?.deferOutbound === true ? { deferOutbound: true } : {}) });
@@ -140,7 +173,7 @@ export class RecordingPlatform implements PlatformBackend {
   async readCounters(): Promise<TrafficCounters> {
     this.calls.push({ op: 'readCounters' });
     await Promise.resolve();
-    return { bytesIn: 1000 * this.live.size, bytesOut: 2000 * this.live.size, packetsIn: 10, packetsOut: 20, sas: [] };
+    return { bytesIn: 1000 * this.live.size, bytesOut: 2000 * this.live.size, packetsIn: this.packetsIn, packetsOut: 20, sas: [] };
   }
   async teardown(reason: string): Promise<TeardownReport> {
     this.calls.push({ op: 'teardown', reason });
@@ -166,3 +199,20 @@ export class RecordingPlatform implements PlatformBackend {
     return this.calls.map((c) => c.op);
   }
 }
+
+/** Resolves with the supervisor's first state that matches `pred` (rejects after `ms`). */
+export function until<T extends ConnectionState>(sv: Supervisor, pred: (s: ConnectionState) => s is T, what: string, ms = 15_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; state ${JSON.stringify(sv.state).slice(0, 400)}`)), ms);
+    const on = (s: ConnectionState): void => {
+      if (!pred(s)) return;
+      clearTimeout(t);
+      sv.off('state', on);
+      resolve(s);
+    };
+    sv.on('state', on);
+  });
+}
+export const isReconnecting = (s: ConnectionState): s is Extract<ConnectionState, { state: 'connecting' }> => s.state === 'connecting' && s.reconnect !== undefined;
+export const isConnected = (s: ConnectionState): s is Extract<ConnectionState, { state: 'connected' }> => s.state === 'connected';
+export const isError = (s: ConnectionState): s is Extract<ConnectionState, { state: 'error' }> => s.state === 'error';

@@ -19,7 +19,7 @@ import type { ConnectionState } from '../../../native-helper/src/api/rpc.js';
 import { LogStore } from '../../../native-helper/src/daemon/log-store.js';
 import { Supervisor } from '../../../native-helper/src/daemon/supervisor.js';
 import { PayloadType, ProtocolId } from '../../../native-helper/src/ike/constants.js';
-import { RecordingPlatform, TEST_PSK, freePorts, testProfile, udpGateway, type UdpGateway } from './helpers.js';
+import { RecordingPlatform, TEST_PSK, freePorts, isConnected, isReconnecting, testProfile, udpGateway, until, type UdpGateway } from './helpers.js';
 
 /** Nothing here waits for a retransmission; a first timeout well above loopback RTT under load keeps the
  * responder from seeing a retransmitted IKE_SA_INIT (it would start over and the ICVs would no longer match). */
@@ -60,6 +60,7 @@ async function rig(gwOver: Parameters<typeof udpGateway>[0] = {}): Promise<Rig> 
   const supervisor = new Supervisor({
     platform,
     log,
+    probe: { send: platform.probeSend },
     ports: { ike: ike as number, natt: natt as number },
     connectTimeoutMs: 10_000,
     deleteTimeoutMs: 500,
@@ -73,20 +74,6 @@ async function rig(gwOver: Parameters<typeof udpGateway>[0] = {}): Promise<Rig> 
   return r;
 }
 
-function until<T extends ConnectionState>(sv: Supervisor, pred: (s: ConnectionState) => s is T, what: string, ms = 15_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; state ${JSON.stringify(sv.state).slice(0, 400)}`)), ms);
-    const on = (s: ConnectionState): void => {
-      if (!pred(s)) return;
-      clearTimeout(t);
-      sv.off('state', on);
-      resolve(s);
-    };
-    sv.on('state', on);
-  });
-}
-const isReconnecting = (s: ConnectionState): s is Extract<ConnectionState, { state: 'connecting' }> => s.state === 'connecting' && s.reconnect !== undefined;
-const isConnected = (s: ConnectionState): s is Extract<ConnectionState, { state: 'connected' }> => s.state === 'connected';
 
 function logEvents(r: Rig, event: string): Readonly<Record<string, unknown>>[] {
   return r.log

@@ -14,8 +14,8 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { ConnectionState } from '../../../native-helper/src/api/rpc.js';
 import { LogStore } from '../../../native-helper/src/daemon/log-store.js';
 import { BusyError, ConnectFailure, Supervisor, type ReconnectPolicy, type StageEvent } from '../../../native-helper/src/daemon/supervisor.js';
-import { NotifyType, PayloadType, ProtocolId } from '../../../native-helper/src/ike/constants.js';
-import { RecordingPlatform, TEST_PSK, freePorts, testProfile, udpGateway, type UdpGateway } from './helpers.js';
+import { CfgAttr, NotifyType, PayloadType, ProtocolId } from '../../../native-helper/src/ike/constants.js';
+import { RecordingPlatform, TEST_PSK, freePorts, isConnected, isError, isReconnecting, testProfile, udpGateway, until, type UdpGateway } from './helpers.js';
 
 interface Rig {
   readonly ikePort: number;
@@ -61,6 +61,7 @@ async function rig(opts: RigOptions = {}): Promise<Rig> {
   const supervisor = new Supervisor({
     platform,
     log,
+    probe: { send: platform.probeSend },
     ports: { ike: ike as number, natt: natt as number },
     connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
     deleteTimeoutMs: 1000,
@@ -142,11 +143,11 @@ describe('supervisor (recording platform: host kernel has no ESP)', () => {
     assert.ok(gwChild !== undefined);
     const to = { address: '127.0.0.1', port: r.ikePort };
     r.gw.push(r.gw.responder.rekeyRequest(gwChild), to);
-    const until = async (ok: () => boolean, what: string): Promise<void> => {
+    const poll = async (ok: () => boolean, what: string): Promise<void> => {
       for (let i = 0; i < 200 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.ok(ok(), what);
     };
-    await until(() => r.gw.responder.lastPeerResponse !== undefined, 'our answer to the rekey arrived');
+    await poll(() => r.gw.responder.lastPeerResponse !== undefined, 'our answer to the rekey arrived');
     const gwNew = r.gw.responder.completePeerRekey();
     assert.ok(gwNew, 'the gateway has the new CHILD_SA');
     const installs = r.platform.calls.filter((c) => c.op === 'installChildSa');
@@ -157,7 +158,7 @@ describe('supervisor (recording platform: host kernel has no ESP)', () => {
     const spi = new Uint8Array(4);
     new DataView(spi.buffer).setUint32(0, gwChild.responderSpi);
     r.gw.push(r.gw.responder.request([{ type: PayloadType.DELETE, protocol: ProtocolId.ESP, spis: [spi] }]), to);
-    await until(() => r.platform.ops().includes('removeChildSa'), 'the old pair was removed');
+    await poll(() => r.platform.ops().includes('removeChildSa'), 'the old pair was removed');
     const tail = r.platform.calls.filter((c) => c.op === 'installOutboundSa' || c.op === 'removeChildSa');
     assert.deepEqual(tail, [{ op: 'installOutboundSa', id: second.spec.id }, { op: 'removeChildSa', id: installs[0]?.op === 'installChildSa' ? installs[0].spec.id : -1 }]);
     assert.equal(r.supervisor.state.state, 'connected');
@@ -266,26 +267,22 @@ describe('supervisor (recording platform: host kernel has no ESP)', () => {
   });
 });
 
+const untilState = <T extends ConnectionState>(sv: Supervisor, pred: (s: ConnectionState) => s is T, what: string, ms = 20_000): Promise<T> => until(sv, pred, what, ms);
 // ---------------------------------------------------------------- staying connected
 
 /** Short IKE retransmissions (100, 150, 225 ms) so DPD and unreachable gateways are detected in about a second. */
 const FAST = { timeoutMs: 100, base: 1.5, tries: 3 } as const;
+/** Retransmissions that a busy machine does not trigger by itself (the responder cannot take a repeated IKE_SA_INIT): 0.4, 0.6, 0.9 s */
+const CALM = { timeoutMs: 400, base: 1.5, tries: 3 } as const;
 
-function until<T extends ConnectionState>(sv: Supervisor, pred: (s: ConnectionState) => s is T, what: string, ms = 20_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; state ${JSON.stringify(sv.state).slice(0, 400)}`)), ms);
-    const on = (s: ConnectionState): void => {
-      if (!pred(s)) return;
-      clearTimeout(t);
-      sv.off('state', on);
-      resolve(s);
-    };
-    sv.on('state', on);
-  });
+
+async function eventually(pred: () => boolean, what: string, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
 }
-const isReconnecting = (s: ConnectionState): s is Extract<ConnectionState, { state: 'connecting' }> => s.state === 'connecting' && s.reconnect !== undefined;
-const isConnected = (s: ConnectionState): s is Extract<ConnectionState, { state: 'connected' }> => s.state === 'connected';
-const isError = (s: ConnectionState): s is Extract<ConnectionState, { state: 'error' }> => s.state === 'error';
 
 function logEvents(r: Rig, event: string): Readonly<Record<string, unknown>>[] {
   return r.log
@@ -300,14 +297,14 @@ describe('supervisor stays connected (recording platform: host kernel has no ESP
     const first = await r.supervisor.connect(testProfile(r.gw.port, { dpd: { intervalSeconds: 1 } }), { psk: TEST_PSK });
     const lostAt = Date.now();
     r.gw.mute = true;
-    const reconnecting = await until(r.supervisor, isReconnecting, 'Reconnecting');
+    const reconnecting = await untilState(r.supervisor, isReconnecting, 'Reconnecting');
     assert.match(reconnecting.reconnect?.reason ?? '', /stopped answering|dead peer/iu);
     assert.equal(reconnecting.sessionId, first.sessionId, 'the same connection, not a new one');
     assert.deepEqual(logEvents(r, 'connection.lost').map((f) => f['code']), ['DEAD_PEER']);
     // The first attempts go to a silent gateway and fail; then it answers again.
-    await until(r.supervisor, (s): s is ConnectionState => isReconnecting(s) && (s.reconnect?.attempt ?? 0) >= 2, 'a second reconnect attempt');
+    await untilState(r.supervisor, (s): s is ConnectionState => isReconnecting(s) && (s.reconnect?.attempt ?? 0) >= 2, 'a second reconnect attempt');
     r.gw.mute = false;
-    const back = await until(r.supervisor, isConnected, 'Connected again');
+    const back = await untilState(r.supervisor, isConnected, 'Connected again');
     const outage = Date.now() - lostAt;
     assert.equal(r.gw.sessions, 2, 'a fresh IKE SA at the gateway');
     assert.notEqual(back.since, first.since);
@@ -334,12 +331,12 @@ describe('supervisor stays connected (recording platform: host kernel has no ESP
   it('the gateway deletes the IKE SA: PEER_DELETED → reconnect → Connected; disconnect then removes the leak guard', async () => {
     const r = await rig({ retransmit: FAST, reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 5, maxDurationMs: 30_000 } });
     const first = await r.supervisor.connect(testProfile(r.gw.port), { psk: TEST_PSK });
-    const reconnecting = until(r.supervisor, isReconnecting, 'Reconnecting');
+    const reconnecting = untilState(r.supervisor, isReconnecting, 'Reconnecting');
     /* <-- INFORMATIONAL { D(IKE) }   (RFC 7296 §1.4.1) */
     r.gw.push(r.gw.responder.request([{ type: PayloadType.DELETE, protocol: ProtocolId.IKE, spis: [] }]), { address: '127.0.0.1', port: r.ikePort });
     const rc = await reconnecting;
     assert.match(rc.reconnect?.reason ?? '', /closed the connection/u);
-    const back = await until(r.supervisor, isConnected, 'Connected again');
+    const back = await untilState(r.supervisor, isConnected, 'Connected again');
     assert.equal(back.sessionId, first.sessionId);
     assert.equal(r.gw.sessions, 2);
     assert.deepEqual(logEvents(r, 'connection.lost').map((f) => f['code']), ['PEER_DELETED']);
@@ -353,14 +350,50 @@ describe('supervisor stays connected (recording platform: host kernel has no ESP
     assert.deepEqual(guard.spec, { gateways: ['127.0.0.1'], ports: { ike: r.gw.port, natt: 4500 }, allowLan: [] });
   });
 
-  it('RFC 4478 AUTH_LIFETIME: reauth_required → a clean reconnect with a new IKE SA', async () => {
-    const r = await rig({ gw: { misbehave: { authLifetime: 2 } }, retransmit: FAST, reconnect: { initialDelayMs: 50, maxAttempts: 3 } });
-    await r.supervisor.connect(testProfile(r.gw.port), { psk: TEST_PSK });
+  it('RFC 4478 AUTH_LIFETIME: make-before-break reauthentication, twice: new IKE SA first, then DELETE of the old, Connected throughout', async () => {
+    const r = await rig({ gw: { misbehave: { authLifetime: 2 } }, retransmit: CALM, reconnect: { initialDelayMs: 50, maxAttempts: 3 } });
+    const first = await r.supervisor.connect(testProfile(r.gw.port), { psk: TEST_PSK });
     const firstResponder = r.gw.responder;
-    await until(r.supervisor, isReconnecting, 'Reconnecting (reauth)', 10_000);
-    await until(r.supervisor, isConnected, 'Connected again', 10_000);
-    assert.equal(firstResponder.deleted, true, 'the old IKE SA was deleted with DELETE (clean)');
-    assert.ok(r.gw.sessions >= 2);
+    const from = r.states.length;
+    await eventually(() => logEvents(r, 'reauth.completed').length >= 2, 'two reauthentications', 15_000);
+    const secondResponder = r.gw.responder;
+    await r.supervisor.disconnect('user');
+    const during = r.states.slice(from, r.states.findIndex((s, i) => i >= from && s.state === 'disconnecting'));
+    assert.ok(during.length >= 2, 'the Connected state was republished with the new IKE SA');
+    assert.deepEqual([...new Set(during.map((s) => s.state))], ['connected'], 'never left Connected');
+    assert.ok(during.every((s) => s.state === 'connected' && s.sessionId === first.sessionId && s.since === first.since));
+    assert.equal(logEvents(r, 'connection.lost').length, 0, 'no reconnect');
+    assert.equal(firstResponder.deleted, true, 'the first IKE SA was deleted (DELETE) after the new one was up');
+    assert.ok(r.gw.sessions >= 3);
+    // RFC 7296 §2.4: INITIAL_CONTACT only on the first sign-in; §3.15.1: the reauthentication asks for the virtual IP it has.
+    assert.ok(firstResponder.childRequest?.notifies.includes(NotifyType.INITIAL_CONTACT));
+    assert.equal(secondResponder.childRequest?.notifies.includes(NotifyType.INITIAL_CONTACT), false);
+    const ip4 = secondResponder.childRequest?.cp.find((a) => a.type === CfgAttr.INTERNAL_IP4_ADDRESS);
+    assert.deepEqual([...(ip4?.value ?? [])], [10, 99, 0, 1]);
+    // make-before-break in the platform: each new pair installed before the old one goes; no teardown, no re-route (same VIP)
+    const ops = r.platform.calls.filter((c) => c.op === 'installChildSa' || c.op === 'removeChildSa' || c.op === 'applyConfig' || c.op === 'teardown');
+    const text = ops.map((c) => (c.op === 'installChildSa' ? `install ${c.spec.id}` : c.op === 'removeChildSa' ? `remove ${c.id}` : c.op));
+    assert.deepEqual(text.slice(0, 6), ['install 1', 'applyConfig', 'install 100001', 'remove 1', 'install 200001', 'remove 100001'], text.join(', '));
+    assert.equal(text.at(-1), 'teardown');
+    assert.equal(text.filter((t) => t === 'teardown').length, 1, 'only the disconnect tore down');
+    // every IKE SA from the same local port (IkeDriver `share`): the gateway knows us by address and port
+    assert.deepEqual([...r.gw.sourcePorts], [r.ikePort]);
+    const done = logEvents(r, 'reauth.completed');
+    assert.notEqual(done[0]?.['spiI'], done[1]?.['spiI']);
+    assert.equal(done[1]?.['oldSpiI'], done[0]?.['spiI'], 'the second reauthentication replaced the first one\'s IKE SA');
+    assert.ok(logEvents(r, 'reauth.started').length >= 2);
+  });
+
+  it('RFC 4478: the new IKE SA fails → the old one is kept, then the reconnect path takes over', async () => {
+    const r = await rig({ gw: { misbehave: { authLifetime: 5 } }, retransmit: CALM, reconnect: { initialDelayMs: 50, maxAttempts: 3 } });
+    await r.supervisor.connect(testProfile(r.gw.port), { psk: TEST_PSK });
+    r.gw.refuseNew = true;
+    await eventually(() => logEvents(r, 'reauth.failed').length >= 1, 'reauth.failed', 10_000);
+    assert.equal(r.supervisor.state.state, 'connected', 'still Connected on the old IKE SA');
+    assert.ok(!r.platform.ops().includes('teardown'));
+    r.gw.refuseNew = false;
+    await untilState(r.supervisor, isReconnecting, 'Reconnecting (reauth)', 10_000);
+    await untilState(r.supervisor, isConnected, 'Connected again', 10_000);
     assert.deepEqual(logEvents(r, 'connection.lost').map((f) => f['code']).slice(0, 1), ['REAUTH']);
     await r.supervisor.disconnect('user');
   });
@@ -369,7 +402,7 @@ describe('supervisor stays connected (recording platform: host kernel has no ESP
     const r = await rig({ retransmit: FAST, reconnect: { initialDelayMs: 50, maxDelayMs: 100, maxAttempts: 2, maxDurationMs: 60_000 } });
     await r.supervisor.connect(testProfile(r.gw.port, { dpd: { intervalSeconds: 1 } }), { psk: TEST_PSK });
     r.gw.mute = true;
-    const s = await until(r.supervisor, isError, 'Error');
+    const s = await untilState(r.supervisor, isError, 'Error');
     assert.equal(s.code, 'GATEWAY_UNREACHABLE');
     assert.match(s.message, /lost .* could not be restored: gave up after 2 attempts/u);
     assert.ok(r.states.filter(isReconnecting).length > 0);

@@ -90,6 +90,27 @@ describe('EAP-TLS peer against a node:tls authenticator', () => {
     });
   }
 
+  it('TLSv1.3 with a pre-RFC 9190 gateway (strongSwan 5.9.x): no commitment message, so EAP-Success takes the pre-RFC 9190 MSK', async () => {
+    const server = new EapTlsServer(serverOpts('TLSv1.3', { preRfc9190: true }));
+    const peer = tlsPeer(clientChain(), client().privateKeyPem, verifierFor(pki));
+    try {
+      const r = await run(server, peer);
+      const last = r.steps.at(-1);
+      assert.equal(last?.kind, 'success', `expected success, got ${last?.kind} (${server.trace.error ?? ''})`);
+      assert.equal(server.trace.commitmentSent, false);
+      const info = peer.tlsInfo;
+      assert.equal(info?.version, 'TLSv1.3');
+      assert.equal(info?.committed, false);
+      assert.equal(info?.msk, 'pre-rfc9190');
+      const msk = last?.kind === 'success' ? last.msk : undefined;
+      assert.ok(msk !== undefined && server.msk !== undefined);
+      assert.equal(msk.length, 64);
+      assert.deepEqual(msk, server.msk);
+    } finally {
+      peer.wipe();
+    }
+  });
+
   it('a gateway certificate from another CA is refused before any MSK exists', async () => {
     const other = await makePki({ keyAlgorithm: 'ecdsa-p256' });
     const server = new EapTlsServer({ certificatePem: other.gateway.pem, privateKeyPem: other.gateway.privateKeyPem, caPem: [pki.root.pem, pki.intermediate?.pem ?? ''] });

@@ -81,16 +81,16 @@ describe('LinuxBackend with a fake ip', () => {
     const lines = batches[0]?.input.trim().split('\n') ?? [];
     assert.match(lines[0] ?? '', /^xfrm state add src 192\.0\.2\.1 dst 192\.0\.2\.2 proto esp spi 0xc0000001 reqid 1398013953 /);
     assert.match(lines[1] ?? '', /^xfrm state add src 192\.0\.2\.2 dst 192\.0\.2\.1 proto esp spi 0xd0000001 /);
-    assert.equal(lines.length, 2 + 4 + 6, 'two SAs, four IKE bypass policies, out/in/fwd for v4 and v6');
+    assert.equal(lines.length, 2 + 6, 'two SAs, out/in/fwd for v4 and v6; no IKE bypass (the virtual IP selectors cannot match IKE packets)');
     // each key appears exactly where it belongs
     for (const k of keyHexes(spec)) assert.equal(batches[0]?.input.split(k).length, 2);
     assert.equal(r.fake.states.size, 2);
-    assert.equal(r.fake.policies.size, 10);
+    assert.equal(r.fake.policies.size, 6);
 
     await r.backend.applyConfig(configParams(spec));
     const report = await r.backend.teardown('test');
     assertKeysOnlyOnStdin(r, keyHexes(spec), [JSON.stringify(report)]);
-    assert.deepEqual(report.removed, { sa: 2, policy: 10, route: 3, rule: 2, address: 2, dns: 1 });
+    assert.deepEqual(report.removed, { sa: 2, policy: 6, route: 2, rule: 2, address: 2, dns: 1 });
     assert.equal(report.clean, true, JSON.stringify(report.problems));
     assert.equal(r.fake.snapshot(), initial);
     assert.equal(await readFile(r.resolv, 'utf8'), ORIGINAL_RESOLV);
@@ -106,13 +106,13 @@ describe('LinuxBackend with a fake ip', () => {
     const scripts = calls.filter((c) => c.args.includes('-batch') && !c.args.includes('-j')).map((c) => `${c.args.join(' ')}\n${c.input}`);
     assert.deepEqual(scripts, [
       // both families in one run (iproute2 infers them from the prefixes); only the IPv6 rule needs -6
-      '-batch -\naddress add 10.99.0.77/32 dev eth0 metric 21332\naddress add fd00:99::77/128 dev eth0 metric 21332 nodad\nroute add 10.10.0.0/24 via 192.0.2.1 dev eth0 src 10.99.0.77 table 21332 proto 83 mtu 1400\nroute add fd00:10::/64 dev eth0 src fd00:99::77 table 21332 proto 83 mtu 1400\nroute add throw 192.0.2.1/32 table 21332 proto 83\nrule add pref 21332 table 21332\n',
+      '-batch -\naddress add 10.99.0.77/32 dev eth0 metric 21332\naddress add fd00:99::77/128 dev eth0 metric 21332 nodad\nroute add 10.10.0.0/24 via 192.0.2.1 dev eth0 src 10.99.0.77 table 21332 proto 83 mtu 1400\nroute add fd00:10::/64 dev eth0 src fd00:99::77 table 21332 proto 83 mtu 1400\nrule add pref 21332 table 21332\n',
       '-6 -batch -\nrule add pref 21332 table 21332\n',
     ]);
     // the connect path: one query run, two batches, nothing else
     assert.deepEqual(
       calls.map((c) => `${c.args.join(' ')}: ${c.input.trim().split('\n').length}`),
-      ['-j -batch -: 2', '-batch -: 6', '-6 -batch -: 1'],
+      ['-j -batch -: 2', '-batch -: 5', '-6 -batch -: 1'],
     );
     assert.equal(calls[0]?.input, 'route get 192.0.2.1\naddress show\n');
     const resolv = await readFile(r.resolv, 'utf8');
@@ -170,7 +170,7 @@ describe('LinuxBackend with a fake ip', () => {
     Object.assign(r.fake.states.get(`192.0.2.2|${b.inbound.spi}`)!, { bytes: 5, packets: 1 });
     await r.backend.removeChildSa(10);
     assert.equal(r.fake.states.size, 2);
-    assert.equal(r.fake.policies.size, 10, 'the new CHILD_SA still needs every policy');
+    assert.equal(r.fake.policies.size, 6, 'the new CHILD_SA still needs every policy');
     const c2 = await r.backend.readCounters();
     assert.equal(c2.bytesIn, 1005);
     assert.equal(c2.packetsOut, 20);
@@ -195,7 +195,7 @@ describe('LinuxBackend with a fake ip', () => {
     assert.equal(updates.length, 3);
     await r.backend.removeChildSa(20);
     assert.equal([...r.fake.policies.values()].filter((p) => p.selector.includes('fd00')).length, 0, 'IPv6 policies only the old SA used are gone');
-    assert.equal(r.fake.policies.size, 4 + 3);
+    assert.equal(r.fake.policies.size, 3, 'out/in/fwd for IPv4 (no IKE bypass with virtual IP selectors)');
     await r.backend.teardown('test');
     assert.equal(r.fake.policies.size, 0);
   });
@@ -267,7 +267,7 @@ describe('LinuxBackend with a fake ip', () => {
     await r.backend.installChildSa(spec);
     await r.backend.applyConfig(configParams(spec));
     await r.backend.applyConfig(configParams(spec, { tunnel: { mode: 'split', include: [], exclude: ['10.10.0.128/25'], ipv6: false } }));
-    assert.deepEqual([...r.fake.routes.keys()].sort(), ['21332|10.10.0.0/24', '21332|10.10.0.128/25', '21332|192.0.2.1']);
+    assert.deepEqual([...r.fake.routes.keys()].sort(), ['21332|10.10.0.0/24', '21332|10.10.0.128/25']);
     assert.ok([...r.fake.policies.keys()].includes('out src 0.0.0.0/0 dst 10.10.0.128/25'), 'excluded network bypasses IPsec');
     await r.backend.teardown('test');
     assert.equal(r.fake.snapshot(), initial);

@@ -65,20 +65,29 @@ describe('prefixes', () => {
 describe('routing plan', () => {
   const path = { dev: 'eth0', via: '192.0.2.254' };
 
-  it('split tunnel to the lab LAN: VIP /32 + /128 on the outgoing interface, routes in table 21332 with src VIP, gateway thrown out', () => {
+  it('split tunnel to the lab LAN: VIP /32 + /128 on the outgoing interface, routes in table 21332 with src VIP; the gateway, outside the LAN, needs no throw', () => {
     const plan = planNetwork(configParams(childSpec()), path);
     assert.deepEqual(plan.addresses.map(addressAddLine).map((l) => l.text), ['address add 10.99.0.77/32 dev eth0 metric 21332', 'address add fd00:99::77/128 dev eth0 metric 21332 nodad']);
     assert.deepEqual(plan.routes.map(routeAddLine).map((l) => l.text), [
       'route add 10.10.0.0/24 via 192.0.2.254 dev eth0 src 10.99.0.77 table 21332 proto 83',
       // IPv6 inner over an IPv4 gateway: XFRM sends it; the route only needs the device
       'route add fd00:10::/64 dev eth0 src fd00:99::77 table 21332 proto 83',
-      'route add throw 192.0.2.1/32 table 21332 proto 83',
     ]);
     assert.deepEqual(plan.rules.map(ruleAddLine).map((l) => l.text), ['rule add pref 21332 table 21332', 'rule add pref 21332 table 21332']);
     assert.deepEqual(
       plan.rules.map((r) => r.family),
       [4, 6],
     );
+  });
+
+  it('a split network that holds the gateway gets the gateway thrown out; an excluded network no route covers gets no throw', () => {
+    const spec = childSpec({ remoteTs: [ts('192.0.2.0', '192.0.2.255')], localTs: [ts('10.99.0.77')] });
+    const plan = planNetwork(configParams(spec, { tunnel: { mode: 'split', include: [], exclude: ['192.168.1.0/24', '192.0.2.128/25'], ipv6: false } }), path);
+    assert.deepEqual(plan.routes.map(routeAddLine).map((l) => l.text), [
+      'route add 192.0.2.0/24 via 192.0.2.254 dev eth0 src 10.99.0.77 table 21332 proto 83',
+      'route add throw 192.0.2.1/32 table 21332 proto 83',
+      'route add throw 192.0.2.128/25 table 21332 proto 83',
+    ]);
   });
 
   it('on-link gateway: the route goes via the gateway itself', () => {

@@ -14,6 +14,7 @@ import {
   allocateReqid,
   childPolicies,
   ikeBypassPolicies,
+  tunnelCouldCarryIke,
   policyDeleteLine,
   policyLine,
   saAddLine,
@@ -220,8 +221,11 @@ describe('policies', () => {
     );
   });
 
-  it('IKE bypass: UDP 500/4500 to and from the gateway stays outside the tunnel, ahead of every tunnel policy', () => {
-    const lines = ikeBypassPolicies(childSpec()).map((p) => policyLine(p, 'add').text);
+  it('IKE bypass: UDP 500/4500 to and from the gateway stays outside a tunnel whose selectors could carry it, ahead of every tunnel policy', () => {
+    // host-to-host full tunnel without a virtual IP: the local selector covers our own IKE address
+    const spec = childSpec({ localTs: [ts('0.0.0.0', '255.255.255.255')], remoteTs: [ts('0.0.0.0', '255.255.255.255')] });
+    assert.equal(tunnelCouldCarryIke(spec), true);
+    const lines = ikeBypassPolicies(spec).map((p) => policyLine(p, 'add').text);
     assert.deepEqual(lines, [
       'xfrm policy add src 0.0.0.0/0 dst 192.0.2.1/32 proto 17 dport 500 dir out priority 1398014208',
       'xfrm policy add src 192.0.2.1/32 dst 0.0.0.0/0 proto 17 sport 500 dir in priority 1398014208',
@@ -229,6 +233,19 @@ describe('policies', () => {
       'xfrm policy add src 192.0.2.1/32 dst 0.0.0.0/0 proto 17 sport 4500 dir in priority 1398014208',
     ]);
     assert.ok(1398014208 < 0x5354_1000);
+  });
+
+  it('no IKE bypass where no tunnel policy can match IKE: a virtual IP selector, or a remote selector without the gateway', () => {
+    // remote access: local selector = the virtual IP, so our IKE packets (from 192.0.2.2) match no tunnel policy
+    const vip = childSpec({ remoteTs: [ts('0.0.0.0', '255.255.255.255')] });
+    assert.equal(tunnelCouldCarryIke(vip), false);
+    assert.deepEqual(ikeBypassPolicies(vip), []);
+    // the local side covers us, but the remote selectors (the LAN) do not hold the gateway's address
+    const split = childSpec({ localTs: [ts('0.0.0.0', '255.255.255.255')], remoteTs: [ts('10.10.0.0', '10.10.0.255')] });
+    assert.equal(tunnelCouldCarryIke(split), false);
+    // a remote range that holds the gateway (192.0.2.1) with a local side that holds us (192.0.2.2)
+    const wide = childSpec({ localTs: [ts('192.0.2.0', '192.0.2.255')], remoteTs: [ts('192.0.2.0', '192.0.2.127')] });
+    assert.equal(ikeBypassPolicies(wide).length, 4);
   });
 
   it('delete lines identify a policy by selector and direction', () => {

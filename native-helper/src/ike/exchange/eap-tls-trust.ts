@@ -36,3 +36,14 @@ export function tlsFields(eap: EapPeer): Record<string, string | number | boolea
   if (t === undefined) return {};
   return { tlsVersion: t.version ?? 'unknown', tlsCommitment: t.committed, tlsMsk: t.msk, tlsFragmentsIn: t.fragmentsIn, tlsFragmentsOut: t.fragmentsOut };
 }
+
+/**
+ * EAP-TLS over TLS 1.3 with a gateway that sent no RFC 9190 commitment
+ * message: we took its pre-RFC 9190 key derivation (eap/tls13-msk.ts). Said
+ * in the log when it happens, and in the failure when the gateway then
+ * refuses our AUTH, so the fallback is never silent.
+ */
+export function preRfc9190Note(eap: EapPeer | undefined): string | undefined {
+  if (eap?.tlsInfo?.msk !== 'pre-rfc9190') return undefined;
+  return "the gateway ran EAP-TLS over TLS 1.3 without the RFC 9190 commitment message, as strongSwan's libtls did before its RFC 9190 support (e.g. 5.9.8), so the EAP key was derived that way (TLS exporter \"client EAP encryption\", 128 octets)";
+}

@@ -42,7 +42,7 @@ import { errorNotify, findNotify, firstOf, notifyPayload } from './payloads.js';
 import type { IncomingResponse, Task, TaskFailure, TaskRequest, TaskResult } from './task.js';
 import { EapPeer } from '../../eap/peer.js';
 import type { Identity } from '../../pki/identity.js';
-import { tlsFields, verifyEapServer } from './eap-tls-trust.js';
+import { preRfc9190Note, tlsFields, verifyEapServer } from './eap-tls-trust.js';
 import { secondRoundRequest } from './multiple-auth.js';
 import { eapFailure } from './eap-failure.js';
 
@@ -119,7 +119,8 @@ export class IkeAuthTask implements Task {
       }
     }
     // RFC 7296 §2.4: we hold no other IKE SA with this gateway, so it may drop stale state of ours.
-    payloads.push(notifyPayload(NotifyType.INITIAL_CONTACT));
+    // Not on a make-before-break reauthentication: the old IKE SA still carries the traffic.
+    if (c.initialContact !== false) payloads.push(notifyPayload(NotifyType.INITIAL_CONTACT));
     // RFC 4555 §3.3: announce MOBIKE; the gateway answers with its own MOBIKE_SUPPORTED if it takes part.
     if (c.mobike === true) payloads.push(notifyPayload(NotifyType.MOBIKE_SUPPORTED));
     // RFC 4739 §3: we take part in multiple authentication, and a second round (EAP) follows this one.
@@ -249,12 +250,15 @@ export class IkeAuthTask implements Task {
         this.eapResponse = step.message;
         emit(ctx, 'info', 'eap.round', step.note, { round: eap.rounds }, 'eap');
         return { kind: 'next' };
-      case 'success':
+      case 'success': {
         this.msk = step.msk;
         this.eapResponse = undefined;
         this.phase = 'eap_auth';
         emit(ctx, 'info', 'eap.succeeded', `${eap.methodName} succeeded after ${eap.rounds} round(s); authenticating with the EAP key`, { method: eap.methodName, rounds: eap.rounds, ...tlsFields(eap) }, 'eap');
+        const compat = preRfc9190Note(eap);
+        if (compat !== undefined) emit(ctx, 'warn', 'eap.tls_pre_rfc9190', compat, { method: eap.methodName, tlsMsk: 'pre-rfc9190' }, 'eap');
         return { kind: 'next' };
+      }
       case 'rejected':
         if (step.message !== undefined) {
           this.eapResponse = step.message;
@@ -315,8 +319,17 @@ export class IkeAuthTask implements Task {
     if (keys === undefined || ctx.initResponse === undefined || msk === undefined || this.idrBody === undefined) throw new RangeError('EAP AUTH state lost');
     const error = errorNotify(p);
     const auth = firstOf(p, PayloadType.AUTH);
+    const compat = preRfc9190Note(this.eap);
     if (auth === undefined) {
       this.forgetMsk();
+      if (error?.notifyType === NotifyType.AUTHENTICATION_FAILED && compat !== undefined) {
+        // Our AUTH used the pre-RFC 9190 EAP-TLS key: name that as the likely cause, not the account alone.
+        return {
+          kind: 'failed',
+          failure: makeFailure('EAP_TLS_FAILED', `The gateway "${this.gatewayName}" refused our AUTH (AUTHENTICATION_FAILED) after EAP-TLS succeeded: ${compat}. A gateway that derives the key differently refuses that AUTH; otherwise this account may not use this VPN connection.`, { method: 'EAP-TLS', tlsMsk: 'pre-rfc9190', afterEapSuccess: true }),
+          ikeSaExists: true,
+        };
+      }
       if (error?.notifyType === NotifyType.AUTHENTICATION_FAILED) {
         // EAP succeeded (the gateway proved it knows our password, RFC 2759 §8.7), yet it refuses the
         // sign-in: not the password but the account's authorization (charon: a failed constraint such
@@ -338,7 +351,7 @@ export class IkeAuthTask implements Task {
     if (!ok) {
       return {
         kind: 'failed',
-        failure: makeFailure('PEER_AUTH_FAILED', `The gateway "${this.gatewayName}" sent an AUTH after EAP that does not match the EAP key: it did not take part in our EAP exchange.`),
+        failure: makeFailure('PEER_AUTH_FAILED', `The gateway "${this.gatewayName}" sent an AUTH after EAP that does not match the EAP key: it did not take part in our EAP exchange${compat === undefined ? '' : `, or ${compat} and it derives the key differently`}.`),
         ikeSaExists: true,
         notifyPeer: NotifyType.AUTHENTICATION_FAILED,
       };

@@ -30,9 +30,30 @@ import type { IncomingResponse, Task, TaskFailure, TaskRequest, TaskResult } fro
 
 /** RFC 7296 §2.10: "Nonces used in IKEv2 MUST be randomly chosen, MUST be at least 128 bits"; half the PRF key size at least. 32 octets serve SHA-512. */
 export const NONCE_LENGTH = 32;
-/** How often we follow a COOKIE or INVALID_KE_PAYLOAD before giving up (a loop is a broken or hostile gateway). */
-const MAX_COOKIE_RETRIES = 3;
+/** How often we follow INVALID_KE_PAYLOAD before giving up (a loop is a broken or hostile gateway). */
 const MAX_KE_RETRIES = 2;
+
+/**
+ * COOKIE back-off. RFC 7296 §2.6 says the initiator retries with the cookie
+ * and leaves how often, and how soon, to us. The first cookie is answered at
+ * once: that is the normal case (a loaded responder) and costs one round trip.
+ * A gateway that asks again refused the cookie we sent, and it will go on
+ * doing so for a while: strongSwan right after a restart rejects every cookie
+ * as expired for up to ~10 s (its cookie clock starts near zero), and a
+ * responder under attack rotates its secret. Answering at once would only
+ * burn our rounds in milliseconds, so later rounds wait 250 ms, doubling to
+ * a 2 s ceiling (an ended window costs us at most 2 s), until the rounds
+ * have lasted COOKIE_BUDGET_MS: below the supervisor's 30 s connect timeout,
+ * which still leaves time for IKE_AUTH. A hostile loop costs one small
+ * datagram per 2 s at most.
+ */
+export const COOKIE_BACKOFF = { firstMs: 250, maxMs: 2000, budgetMs: 20_000 } as const;
+
+/** The pause before answering COOKIE round `round` (1 = the first cookie). */
+export function cookieDelayMs(round: number): number {
+  if (round <= 1) return 0;
+  return Math.min(COOKIE_BACKOFF.maxMs, COOKIE_BACKOFF.firstMs * 2 ** (round - 2));
+}
 
 const failed = (failure: TaskFailure['failure']): TaskFailure => ({ kind: 'failed', failure });
 
@@ -46,6 +67,8 @@ export class IkeSaInitTask implements Task {
   private ke: KeyExchange | undefined;
   private cookie: Uint8Array | undefined;
   private cookieRetries = 0;
+  /** when the first COOKIE arrived (the back-off's budget runs from there) */
+  private cookieSince: number | undefined;
   private keRetries = 0;
 
   constructor(private readonly ctx: ExchangeContext) {
@@ -101,13 +124,21 @@ export class IkeSaInitTask implements Task {
     }
     const cookie = findNotify(p, NotifyType.COOKIE);
     if (cookie !== undefined && firstOf(p, PayloadType.SA) === undefined) {
-      if (this.cookieRetries >= MAX_COOKIE_RETRIES) {
-        return failed(makeFailure('PROTOCOL_ERROR', `The gateway kept asking for a COOKIE (${this.cookieRetries + 1} times in a row); giving up.`));
+      this.cookieSince ??= ctx.now;
+      const delayMs = cookieDelayMs(this.cookieRetries + 1);
+      const spentMs = ctx.now - this.cookieSince;
+      if (spentMs + delayMs > COOKIE_BACKOFF.budgetMs) {
+        return failed(
+          makeFailure('PROTOCOL_ERROR', `The gateway kept asking for a COOKIE (${this.cookieRetries + 1} times over ${(spentMs / 1000).toFixed(1)} s) and refused every one we sent back; giving up.`, {
+            cookieRounds: this.cookieRetries + 1,
+            cookieMs: spentMs,
+          }),
+        );
       }
       this.cookieRetries++;
       this.cookie = Uint8Array.from(cookie.data);
-      emit(ctx, 'info', 'ike_sa_init.cookie', `the gateway asked for a COOKIE (RFC 7296 §2.6): retrying with it`, { retry: this.cookieRetries });
-      return { kind: 'retry', reason: 'COOKIE' };
+      emit(ctx, this.cookieRetries > 1 ? 'warn' : 'info', 'ike_sa_init.cookie', `the gateway asked for a COOKIE (RFC 7296 §2.6): retrying with it${delayMs > 0 ? ` in ${delayMs} ms (it refused the last one)` : ''}`, { retry: this.cookieRetries, delayMs });
+      return { kind: 'retry', reason: 'COOKIE', ...(delayMs > 0 ? { delayMs } : {}) };
     }
     const sa = firstOf(p, PayloadType.SA);
     const ke = firstOf(p, PayloadType.KE);

@@ -53,7 +53,16 @@ export interface IkeSessionConfig {
   readonly espProposals: readonly EspProposalSpec[];
   /** TSi (ours, e.g. 0.0.0.0/0 with a virtual IP) and TSr (the networks behind the gateway) */
   readonly trafficSelectors: { readonly local: readonly TrafficSelector[]; readonly remote: readonly TrafficSelector[] };
-  readonly requestConfig: { readonly ipv4: boolean; readonly ipv6: boolean; readonly dns: boolean };
+  /** `requested`: the virtual IP(s) to ask for by value (RFC 7296 §3.15.1), e.g. the current one on reauthentication */
+  readonly requestConfig: { readonly ipv4: boolean; readonly ipv6: boolean; readonly dns: boolean; readonly requested?: { readonly ipv4?: string; readonly ipv6?: string } };
+  /**
+   * RFC 7296 §2.4: send INITIAL_CONTACT in IKE_AUTH (absent = true). A
+   * make-before-break reauthentication (RFC 4478, §2.8.3) turns it off: the
+   * old IKE SA with this gateway must live until the new one carries the traffic.
+   */
+  readonly initialContact?: boolean;
+  /** the id of the first CHILD_SA (default 1): a second session of the same host picks ids the first one cannot reach */
+  readonly firstChildId?: number;
   /** RFC 3948 UDP encapsulation even without NAT (charon's encap=yes: a fake NAT_DETECTION_SOURCE_IP) */
   readonly forceEncapsulation: boolean;
   /** RFC 7383: announce and use IKE fragmentation */
@@ -112,6 +121,7 @@ export function validateConfig(c: IkeSessionConfig): string | undefined {
   if (!(c.childLifetime.soft > 0) || !(c.childLifetime.hard >= c.childLifetime.soft)) return 'CHILD_SA lifetimes must be positive with hard ≥ soft';
   if (!Number.isInteger(c.replayWindow) || c.replayWindow < 0) return 'replay window must be a non-negative integer';
   if (c.dpdIntervalMs !== undefined && !(c.dpdIntervalMs >= 0)) return 'the DPD interval must be 0 (off) or positive';
+  if (c.firstChildId !== undefined && (!Number.isSafeInteger(c.firstChildId) || c.firstChildId < 1)) return 'the first CHILD_SA id must be a positive integer';
   if (c.auth.method === 'psk' && c.auth.psk.length === 0) return 'the pre-shared key is empty';
   if (c.auth.method === 'signature' && c.auth.secondRound !== undefined) {
     const e = c.auth.secondRound.eap;

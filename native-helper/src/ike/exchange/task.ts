@@ -35,8 +35,8 @@ export type TaskResult =
   | { readonly kind: 'done' }
   /** the exchange is complete but the task goes on: build again and send with the NEXT Message ID (EAP rounds in IKE_AUTH, RFC 7296 §2.16) */
   | { readonly kind: 'next' }
-  /** build again and resend with the same Message ID (COOKIE, INVALID_KE_PAYLOAD; RFC 7296 §2.6, §1.2) */
-  | { readonly kind: 'retry'; readonly reason: string }
+  /** build again and resend with the same Message ID (COOKIE, INVALID_KE_PAYLOAD; RFC 7296 §2.6, §1.2), after `delayMs` if given */
+  | { readonly kind: 'retry'; readonly reason: string; readonly delayMs?: number }
   | TaskFailure;
 
 export interface Task {

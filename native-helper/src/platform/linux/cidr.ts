@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 
+import { exactPrefix } from '../../ike/traffic-selectors.js';
 import { PlatformError } from '../errors.js';
 
 export type IpFamily = 4 | 6;
@@ -104,6 +105,12 @@ export function hostCidr(address: string): Cidr {
 
 /** The smallest set of prefixes that exactly covers [start, end] (RFC 7296 §3.13.1 ranges). */
 export function rangeToCidrs(start: Uint8Array, end: Uint8Array): Cidr[] {
+  // Nearly every selector is one prefix: found byte-wise, without the BigInt loop below.
+  const exact = exactPrefix(start, end);
+  if (exact !== undefined && (start.length === 4 || start.length === 16)) {
+    const { family, value } = ipFromBytes(start);
+    return [{ family, value, prefix: exact }];
+  }
   const a = ipFromBytes(start);
   const b = ipFromBytes(end);
   if (a.family !== b.family) throw new PlatformError('invalid-spec', 'traffic selector', 'start and end address of different families');

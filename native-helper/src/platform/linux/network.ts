@@ -21,7 +21,7 @@
  */
 import { PlatformError } from '../errors.js';
 import type { Cidr, IpFamily } from './cidr.js';
-import { dedupe, formatCidr, hostCidr, intersect, parseCidr, parseIp, rangeToCidrs } from './cidr.js';
+import { contains, dedupe, formatCidr, hostCidr, intersect, parseCidr, parseIp, rangeToCidrs } from './cidr.js';
 import type { BatchLine } from './ip-command.js';
 import type { AddressItem, RouteItem, RuleItem } from './items.js';
 import { ADDRESS_METRIC, ROUTE_PROTOCOL, ROUTE_TABLE, RULE_PREFERENCE } from './marks.js';
@@ -124,9 +124,10 @@ export function planNetwork(p: ApplyConfigParams, path: GatewayPath): NetworkPla
     });
   }
   const throwFor = (c: Cidr): RouteItem => ({ kind: 'route', family: c.family, type: 'throw', dst: formatCidr(c), table: ROUTE_TABLE, proto: ROUTE_PROTOCOL });
-  // The gateway (and excluded networks) keep their original route; a throw for a
-  // family that has no routes in the table would be dead weight.
-  for (const c of dedupe([hostCidr(gw), ...excluded])) if (routed.some((r) => r.family === c.family)) routes.push(throwFor(c));
+  // The gateway (and excluded networks) keep their original route: a throw sends their lookup on
+  // to the main table. Only where a tunnel route covers them — elsewhere the table has no route for
+  // them anyway (a split tunnel to the office LAN, with the gateway outside it, needs none).
+  for (const c of dedupe([hostCidr(gw), ...excluded])) if (routed.some((r) => contains(r, c))) routes.push(throwFor(c));
   const routedFamilies = [...new Set(routed.map((c) => c.family))];
   const rules: RuleItem[] = routedFamilies.map((f) => ({ kind: 'rule', family: f, pref: RULE_PREFERENCE, table: ROUTE_TABLE }));
   return { addresses, routes, rules, excluded, families: routedFamilies };

@@ -18,6 +18,7 @@
  */
 import type { ChildSaSpec, EspSaKeys } from '../../ike/actions.js';
 import type { TrafficSelector } from '../../ike/codec/types.js';
+import { parseIp as parseIpOctets } from '../../pki/ip-address.js';
 import { PlatformError } from '../errors.js';
 import type { KernelAlgorithms } from './algorithms.js';
 import { kernelAlgorithms } from './algorithms.js';
@@ -198,8 +199,15 @@ function selector(src: string, dst: string, proto: number | undefined, sport: nu
  * 500/4500 to the gateway): charon does this with per-socket policies, which
  * Node cannot set, so these are global bypass policies for UDP to and from
  * the gateway's IKE ports, ahead of every tunnel policy.
+ *
+ * They are needed only when a tunnel policy could catch IKE: some pair of
+ * traffic selectors covers both our IKE address and the gateway's. With a
+ * virtual IP the local selector is that address alone, so a remote-access
+ * tunnel needs none (and a connect saves four kernel policies); a
+ * host-to-host or no-virtual-IP full tunnel gets them.
  */
 export function ikeBypassPolicies(spec: ChildSaSpec): PolicyItem[] {
+  if (!tunnelCouldCarryIke(spec)) return [];
   const gw = hostCidr(spec.remote.address);
   const any = gw.family === 4 ? '0.0.0.0/0' : '::/0';
   const ports = [...new Set<number>([...IKE_PORTS, spec.remote.port])];
@@ -207,6 +215,16 @@ export function ikeBypassPolicies(spec: ChildSaSpec): PolicyItem[] {
     { kind: 'policy', dir: 'out', sel: { src: any, dst: formatCidr(gw), proto: IPPROTO_UDP, dport: port }, priority: POLICY_PRIORITY_BYPASS },
     { kind: 'policy', dir: 'in', sel: { src: formatCidr(gw), dst: any, proto: IPPROTO_UDP, sport: port }, priority: POLICY_PRIORITY_BYPASS },
   ]);
+}
+
+/** True when some localTs × remoteTs pair contains our IKE address and the gateway's (see ikeBypassPolicies). */
+export function tunnelCouldCarryIke(spec: Pick<ChildSaSpec, 'local' | 'remote' | 'localTs' | 'remoteTs'>): boolean {
+  const local = parseIpOctets(spec.local.address)?.bytes;
+  const gateway = parseIpOctets(spec.remote.address)?.bytes;
+  if (local === undefined || gateway === undefined) return true; // cannot tell: keep IKE safe
+  const covers = (ts: TrafficSelector, a: Uint8Array): boolean =>
+    ts.startAddress.length === a.length && Buffer.compare(ts.startAddress, a) <= 0 && Buffer.compare(a, ts.endAddress) <= 0;
+  return spec.localTs.some((l) => covers(l, local)) && spec.remoteTs.some((r) => covers(r, gateway));
 }
 
 /** Networks that always stay outside the tunnel (the profile's `exclude`). */

@@ -8,6 +8,7 @@ import { buildConfigRequest, describeConfig, parseConfigReply } from '../../../.
 import {
   TrafficSelectorError,
   checkNarrowed,
+  exactPrefix,
   formatAddress,
   formatTrafficSelector,
   isSubset,
@@ -24,6 +25,40 @@ describe('traffic selectors', () => {
     assert.equal(formatTrafficSelector(ts('192.0.2.7')), '192.0.2.7/32');
     assert.equal(formatTrafficSelector({ ...ts('10.0.0.1/32'), endAddress: Uint8Array.of(10, 0, 0, 9) }), '10.0.0.1..10.0.0.9');
     assert.equal(formatTrafficSelector({ ...ts('10.0.0.0/8'), ipProtocol: 6, startPort: 443, endPort: 443 }), '10.0.0.0/8[tcp/443]');
+  });
+
+  it('finds the prefix of an address range byte-wise, as the BigInt definition does (seeded random ranges)', () => {
+    // reference: [start, end] is one prefix when its size is a power of two and start is aligned to it
+    const reference = (a: Uint8Array, b: Uint8Array): number | undefined => {
+      const big = (x: Uint8Array): bigint => x.reduce((acc, v) => (acc << 8n) | BigInt(v), 0n);
+      const [lo, hi] = [big(a), big(b)];
+      if (hi < lo) return undefined;
+      const span = hi - lo + 1n;
+      if ((span & (span - 1n)) !== 0n || (lo & (span - 1n)) !== 0n) return undefined;
+      return a.length * 8 - (span.toString(2).length - 1);
+    };
+    let seed = 0x5eed;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    let prefixes = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const len = rnd(2) === 0 ? 4 : 16;
+      const a = Uint8Array.from({ length: len }, () => rnd(256));
+      const b = Uint8Array.from(a);
+      const p = rnd(len * 8 + 1);
+      for (let bit = p; bit < len * 8; bit++) {
+        a[bit >> 3] = (a[bit >> 3] as number) & ~(0x80 >> (bit & 7));
+        b[bit >> 3] = (b[bit >> 3] as number) | (0x80 >> (bit & 7));
+      }
+      if (rnd(3) === 0) b[rnd(len)] = rnd(256); // mostly not a prefix any more
+      const want = reference(a, b);
+      if (want !== undefined) prefixes++;
+      assert.equal(exactPrefix(a, b), want, `${Buffer.from(a).toString('hex')}..${Buffer.from(b).toString('hex')}`);
+    }
+    assert.ok(prefixes > 10_000, `the generator made ${prefixes} prefixes`);
+    assert.equal(exactPrefix(Uint8Array.of(10, 0, 0, 0), Uint8Array.of(10, 0, 0, 255)), 24);
+    assert.equal(exactPrefix(Uint8Array.of(0, 0, 0, 0), Uint8Array.of(255, 255, 255, 255)), 0);
+    assert.equal(exactPrefix(Uint8Array.of(10, 0, 0, 1), Uint8Array.of(10, 0, 0, 9)), undefined);
+    assert.equal(exactPrefix(Uint8Array.of(10, 0, 0, 9), Uint8Array.of(10, 0, 0, 1)), undefined);
   });
 
   it('refuses what is not a prefix', () => {
@@ -69,6 +104,16 @@ describe('configuration payload', () => {
     assert.deepEqual(req.attributes.map((a) => a.type), [CfgAttr.INTERNAL_IP4_ADDRESS, CfgAttr.INTERNAL_IP4_DNS, CfgAttr.INTERNAL_IP6_ADDRESS, CfgAttr.INTERNAL_IP6_DNS, CfgAttr.INTERNAL_DNS_DOMAIN]);
     assert.ok(req.attributes.every((a) => a.value.length === 0));
     assert.deepEqual(buildConfigRequest({ ipv4: true, ipv6: false, dns: false }).attributes.map((a) => a.type), [CfgAttr.INTERNAL_IP4_ADDRESS]);
+  });
+
+  it('asks for a specific address by value on reauthentication (RFC 7296 §3.15.1); a wrong family stays an empty request', () => {
+    const req = buildConfigRequest({ ipv4: true, ipv6: true, dns: false, requested: { ipv4: '10.99.0.1', ipv6: 'fd00:99::1' } });
+    const value = (t: number): number[] => [...(req.attributes.find((a) => a.type === t)?.value ?? [])];
+    assert.deepEqual(value(CfgAttr.INTERNAL_IP4_ADDRESS), [10, 99, 0, 1]);
+    // 16 octets and a prefix length (§3.15.1): 17 octets
+    assert.deepEqual(value(CfgAttr.INTERNAL_IP6_ADDRESS), [...(parseAddress('fd00:99::1') as Uint8Array), 128]);
+    const crossed = buildConfigRequest({ ipv4: true, ipv6: true, dns: false, requested: { ipv4: 'fd00:99::1', ipv6: '10.99.0.1' } });
+    assert.ok(crossed.attributes.every((a) => a.value.length === 0));
   });
 
   it('reads a strongSwan-style reply', () => {

@@ -11,7 +11,8 @@
 import { constants as osConstants } from 'node:os';
 
 import type { IpFamily } from '../cidr.js';
-import { formatIp, parseIp } from '../cidr.js';
+import { parseIp } from '../cidr.js';
+import { formatIp as formatIpOctets, parseIp as parseIpOctets } from '../../../pki/ip-address.js';
 
 export const NLMSG_HDRLEN = 16;
 export const NLA_HDRLEN = 4;
@@ -157,11 +158,13 @@ export const afOf = (family: IpFamily): number => (family === 4 ? AF_INET : AF_I
 
 /** Network-order address octets (4 or 16). */
 export function addressBytes(text: string): { family: IpFamily; bytes: Buffer } {
-  const { family, value } = parseIp(text);
-  const n = family === 4 ? 4 : 16;
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = Number((value >> BigInt(8 * (n - 1 - i))) & 0xffn);
-  return { family, bytes: b };
+  // octets straight from the text (no BigInt: this runs for every address of every kernel object)
+  const ip = parseIpOctets(text);
+  if (ip === undefined) {
+    parseIp(text); // throws the typed PlatformError that names the problem
+    throw new NetlinkDecodeError(`"${text.slice(0, 64)}" is not an IP address`);
+  }
+  return { family: ip.family, bytes: Buffer.from(ip.bytes.buffer, ip.bytes.byteOffset, ip.bytes.length) };
 }
 
 /** xfrm_address_t: 16 octets, an IPv4 address in the first 4. */
@@ -173,7 +176,5 @@ export function xfrmAddress(text: string): Buffer {
 
 export function formatAddressBytes(b: Buffer): string {
   if (b.length !== 4 && b.length !== 16) throw new NetlinkDecodeError(`an address attribute has ${b.length} octets, not 4 or 16`);
-  let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  return formatIp(b.length === 4 ? 4 : 6, v);
+  return formatIpOctets(b) as string; // 4 or 16 octets, checked above
 }
