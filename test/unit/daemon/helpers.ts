@@ -15,6 +15,7 @@ import { PlatformError } from '../../../native-helper/src/platform/backend.js';
 import type { ProbeSender, ProbeTarget } from '../../../native-helper/src/daemon/data-path-probe.js';
 import type { ConnectionState } from '../../../native-helper/src/api/rpc.js';
 import type { Supervisor } from '../../../native-helper/src/daemon/supervisor.js';
+import type { LogStore } from '../../../native-helper/src/daemon/log-store.js';
 import { TestResponder, seededRandom, type ResponderConfig } from '../../support/test-responder.js';
 import { responderConfig } from '../ike/session/harness.js';
 
@@ -216,3 +217,11 @@ export function until<T extends ConnectionState>(sv: Supervisor, pred: (s: Conne
 export const isReconnecting = (s: ConnectionState): s is Extract<ConnectionState, { state: 'connecting' }> => s.state === 'connecting' && s.reconnect !== undefined;
 export const isConnected = (s: ConnectionState): s is Extract<ConnectionState, { state: 'connected' }> => s.state === 'connected';
 export const isError = (s: ConnectionState): s is Extract<ConnectionState, { state: 'error' }> => s.state === 'error';
+
+/** The fields of every record of `event` in the log, oldest first. */
+export function logFields(log: LogStore, event: string): Readonly<Record<string, unknown>>[] {
+  return log
+    .query({ limit: 10_000 })
+    .records.filter((x) => x.event === event)
+    .map((x) => x.fields);
+}

@@ -15,7 +15,7 @@ import type { ConnectionState } from '../../../native-helper/src/api/rpc.js';
 import { LogStore } from '../../../native-helper/src/daemon/log-store.js';
 import { Supervisor, type ReconnectPolicy } from '../../../native-helper/src/daemon/supervisor.js';
 import { PayloadType, ProtocolId } from '../../../native-helper/src/ike/constants.js';
-import { RecordingPlatform, TEST_PSK, freePorts, isConnected, isError, testProfile, udpGateway, until, type UdpGateway } from './helpers.js';
+import { RecordingPlatform, TEST_PSK, freePorts, isConnected, isError, logFields, testProfile, udpGateway, until, type UdpGateway } from './helpers.js';
 
 const FAST = { timeoutMs: 300, base: 1.5, tries: 3 } as const;
 /** short probe windows: the schedule, not its length, is under test */
@@ -62,13 +62,7 @@ async function rig(reconnect: Partial<ReconnectPolicy>): Promise<Rig> {
   return r;
 }
 
-
-function logEvents(r: Rig, event: string): Readonly<Record<string, unknown>>[] {
-  return r.log
-    .query({ limit: 10_000 })
-    .records.filter((x) => x.event === event)
-    .map((x) => x.fields);
-}
+const logEvents = (r: Rig, event: string): Readonly<Record<string, unknown>>[] => logFields(r.log, event);
 
 /** <-- INFORMATIONAL { D(IKE) } (RFC 7296 §1.4.1): the gateway drops the connection; the supervisor reconnects. */
 function gatewayDeletes(r: Rig): void {

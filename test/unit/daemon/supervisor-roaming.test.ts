@@ -19,7 +19,7 @@ import type { ConnectionState } from '../../../native-helper/src/api/rpc.js';
 import { LogStore } from '../../../native-helper/src/daemon/log-store.js';
 import { Supervisor } from '../../../native-helper/src/daemon/supervisor.js';
 import { PayloadType, ProtocolId } from '../../../native-helper/src/ike/constants.js';
-import { RecordingPlatform, TEST_PSK, freePorts, isConnected, isReconnecting, testProfile, udpGateway, until, type UdpGateway } from './helpers.js';
+import { RecordingPlatform, TEST_PSK, freePorts, isConnected, isReconnecting, logFields, testProfile, udpGateway, until, type UdpGateway } from './helpers.js';
 
 /** Nothing here waits for a retransmission; a first timeout well above loopback RTT under load keeps the
  * responder from seeing a retransmitted IKE_SA_INIT (it would start over and the ICVs would no longer match). */
@@ -74,13 +74,7 @@ async function rig(gwOver: Parameters<typeof udpGateway>[0] = {}): Promise<Rig> 
   return r;
 }
 
-
-function logEvents(r: Rig, event: string): Readonly<Record<string, unknown>>[] {
-  return r.log
-    .query({ limit: 10_000 })
-    .records.filter((x) => x.event === event)
-    .map((x) => x.fields);
-}
+const logEvents = (r: Rig, event: string): Readonly<Record<string, unknown>>[] => logFields(r.log, event);
 
 describe('supervisor: roaming and platform failures while reconnecting', () => {
   it('the outer address changes and the gateway has no MOBIKE: a new IKE SA from the new address, the same connection', async () => {

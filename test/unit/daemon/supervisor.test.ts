@@ -15,7 +15,7 @@ import type { ConnectionState } from '../../../native-helper/src/api/rpc.js';
 import { LogStore } from '../../../native-helper/src/daemon/log-store.js';
 import { BusyError, ConnectFailure, Supervisor, type ReconnectPolicy, type StageEvent } from '../../../native-helper/src/daemon/supervisor.js';
 import { CfgAttr, NotifyType, PayloadType, ProtocolId } from '../../../native-helper/src/ike/constants.js';
-import { RecordingPlatform, TEST_PSK, freePorts, isConnected, isError, isReconnecting, testProfile, udpGateway, until, type UdpGateway } from './helpers.js';
+import { RecordingPlatform, TEST_PSK, freePorts, isConnected, isError, isReconnecting, logFields, testProfile, udpGateway, until, type UdpGateway } from './helpers.js';
 
 interface Rig {
   readonly ikePort: number;
@@ -284,12 +284,7 @@ async function eventually(pred: () => boolean, what: string, ms: number): Promis
   }
 }
 
-function logEvents(r: Rig, event: string): Readonly<Record<string, unknown>>[] {
-  return r.log
-    .query({ limit: 10_000 })
-    .records.filter((x) => x.event === event)
-    .map((x) => x.fields);
-}
+const logEvents = (r: Rig, event: string): Readonly<Record<string, unknown>>[] => logFields(r.log, event);
 
 describe('supervisor stays connected (recording platform: host kernel has no ESP)', () => {
   it('the gateway stops answering: DEAD_PEER → Reconnecting → reconnects once it answers again → Connected, outage reported', async () => {
