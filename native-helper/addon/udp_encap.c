@@ -89,8 +89,29 @@ static int same_endpoint(const struct sockaddr_storage *a, const struct sockaddr
   return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
 }
 
+/* Whether `fd` is a UDP socket bound to `want`. The bound address first: one
+   system call rules out any other descriptor (a non-socket fails with
+   ENOTSOCK), and each call costs ~45-90 µs in the UML lab. SO_PROTOCOL ==
+   IPPROTO_UDP implies SOCK_DGRAM, so the type needs no call of its own. */
+static int is_udp_socket_bound_to(int fd, const struct sockaddr_storage *want) {
+  struct sockaddr_storage have;
+  socklen_t hl = sizeof have;
+  memset(&have, 0, sizeof have);
+  if (getsockname(fd, (struct sockaddr *)&have, &hl) != 0 || !same_endpoint(&have, want)) return 0;
+  int proto = 0;
+  socklen_t l = sizeof proto;
+  return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) == 0 && proto == IPPROTO_UDP;
+}
+
+/* The descriptor the last search found: a daemon that closes its IKE sockets
+   and opens new ones for the next connection gets the same (lowest free)
+   numbers back, so the next search usually ends at its first check instead
+   of asking every open descriptor. Only a hint: it is checked like any other. */
+static int last_found = -1;
+
 /* The descriptor of this process's UDP socket bound to `want`, or -1 (errno set). */
 static int find_socket(const struct sockaddr_storage *want) {
+  if (last_found >= 0 && is_udp_socket_bound_to(last_found, want)) return last_found;
   DIR *d = opendir("/proc/self/fd");
   if (d == NULL) return -1;
   int found = -1;
@@ -98,23 +119,17 @@ static int find_socket(const struct sockaddr_storage *want) {
   while ((e = readdir(d)) != NULL) {
     char *end = NULL;
     long fd = strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || fd < 0 || fd == dirfd(d)) continue;
-    /* The bound address first: one system call rules out every other descriptor (a
-       non-socket fails with ENOTSOCK), and each call costs ~45 µs in the UML lab. */
-    struct sockaddr_storage have;
-    socklen_t hl = sizeof have;
-    memset(&have, 0, sizeof have);
-    if (getsockname((int)fd, (struct sockaddr *)&have, &hl) != 0 || !same_endpoint(&have, want)) continue;
-    int type = 0, proto = 0;
-    socklen_t l = sizeof type;
-    if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &l) != 0 || type != SOCK_DGRAM) continue;
-    l = sizeof proto;
-    if (getsockopt((int)fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) != 0 || proto != IPPROTO_UDP) continue;
+    if (end == e->d_name || *end != '\0' || fd < 0 || fd == dirfd(d) || fd == last_found) continue;
+    if (!is_udp_socket_bound_to((int)fd, want)) continue;
     found = (int)fd;
     break;
   }
   closedir(d);
-  if (found < 0) errno = ENOENT;
+  if (found < 0) {
+    errno = ENOENT;
+    return -1;
+  }
+  last_found = found;
   return found;
 }
 

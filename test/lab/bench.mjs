@@ -12,6 +12,8 @@
 //   --dist <dir>       compiled tree (default dist/, or STRAIT_DIST)
 //   --timeout <s>      kill UML after this long (default 900)
 //   --quiet            only the summary (default: the guest's bench lines live)
+//   --node-args "<opts>"  extra Node/V8 options for straitd (experiments; printed by the bench)
+//   --strace           straitd runs under strace -f -ttt -T (<logDir>/straitd.strace; its CPU figures then count strace)
 //   --profile          straitd runs under node --cpu-prof (profile in the run's log dir)
 //                      and tcpdump records the IKE packets: for finding where connect time goes
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { parseArgs } from 'node:util';
 
 import { runLab } from './lab.mjs';
 
-const USAGE = 'usage: bench.mjs [--n N] [--iperf-s S] [--dist dir] [--timeout s] [--quiet] [--profile]';
+const USAGE = 'usage: bench.mjs [--n N] [--iperf-s S] [--dist dir] [--timeout s] [--quiet] [--profile] [--strace] [--node-args "<opts>"]';
 let args;
 try {
   args = parseArgs({
@@ -31,6 +33,8 @@ try {
       timeout: { type: 'string', default: '900' },
       quiet: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      'node-args': { type: 'string', default: '' },
+      strace: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   }).values;
@@ -70,7 +74,7 @@ const outcome = await runLab({
   mode: 'bench',
   suites: ['bench'],
   // the whole bench is one suite: give it the run's time, not the default 240 s per suite
-  env: { BENCH_N: String(n), BENCH_IPERF_S: String(iperfS), LAB_SUITE_TIMEOUT_MS: String(Number(args.timeout) * 1000), ...(args.profile ? { BENCH_CPU_PROF: '1' } : {}) },
+  env: { BENCH_N: String(n), BENCH_IPERF_S: String(iperfS), LAB_SUITE_TIMEOUT_MS: String(Number(args.timeout) * 1000), ...(args.profile ? { BENCH_CPU_PROF: '1' } : {}), ...(args['node-args'] !== '' ? { BENCH_NODE_ARGS: args['node-args'] } : {}), ...(args.strace ? { BENCH_STRACE: '1' } : {}) },
   timeoutMs: Number(args.timeout) * 1000,
   output,
   ...(args.dist ? { distDir: args.dist } : {}),

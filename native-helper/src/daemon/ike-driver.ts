@@ -285,24 +285,27 @@ export class IkeDriver {
   private step(call: (now: number) => readonly IkeAction[]): void {
     const now = this.clock();
     const actions = call(now);
-    const spent = this.clock() - now;
-    this.execute(actions, spent > 0 && actions.some((a) => a.kind === 'send') ? spent : 0);
+    const after = this.clock();
+    const spent = after - now;
+    this.execute(actions, spent > 0 && actions.some((a) => a.kind === 'send') ? spent : 0, after);
   }
 
   /**
    * Datagrams leave first, then everything else in the session's order: the
    * events that describe a request (log lines, subscriber notifications) cost
    * more than the send itself, and the gateway can work on the request
-   * meanwhile. Nothing else depends on a send having happened.
+   * meanwhile. Nothing else depends on a send having happened. `now` is the
+   * clock as the caller last read it, reused for timers: each reading is a
+   * system call where there is no vDSO (User-Mode Linux).
    */
-  private execute(actions: readonly IkeAction[], timerDelay = 0): void {
+  private execute(actions: readonly IkeAction[], timerDelay = 0, now?: number): void {
     for (const a of actions) if (a.kind === 'send') this.send(a.data, a.from, a.to);
     for (const a of actions) {
       switch (a.kind) {
         case 'send':
           break;
         case 'timer':
-          this.arm(a.at + timerDelay);
+          this.arm(a.at + timerDelay, now);
           break;
         default:
           if (a.kind === 'installChildSa' && a.sa.encap !== null && !this.encap.ok) {
@@ -384,7 +387,7 @@ export class IkeDriver {
     });
   }
 
-  private arm(at: number): void {
+  private arm(at: number, now = this.clock()): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -394,11 +397,11 @@ export class IkeDriver {
       // Date.now() reaches `at`; the session would then do nothing and ask for no
       // new timer (it has one for `at` already), and the connect would hang.
       if (now < at) {
-        this.arm(at);
+        this.arm(at, now);
         return;
       }
       this.step((t) => this.session.tick(t));
-    }, Math.max(1, at - this.clock()));
+    }, Math.max(1, at - now));
   }
 
   private report(event: string, message: string, level: 'info' | 'warn' = 'warn'): void {

@@ -16,6 +16,9 @@
  * Not --no-lazy (compile every function when its module loads): it took the
  * first connect's clock reads from ~5,600 to ~1,560, but in the lab it made
  * straitd's start take tens of seconds.
+ *
+ * The other V8 options straitd is tuned for (no optimizing tiers, no GC
+ * helper threads) cannot be set from here: see node-flags.ts.
  */
 import { setFlagsFromString } from 'node:v8';
 

@@ -16,6 +16,7 @@ import { DEFAULT_SOCKET_PATH, LOG_LEVELS, RPC_PROTOCOL_VERSION, type LogLevel, t
 import { createPlatformBackend } from '../platform/backend.js';
 import type { DnsMethodOption } from '../platform/linux/linux-backend.js';
 import { LogStore } from './log-store.js';
+import { missingNodeFlags } from './node-flags.js';
 import { RpcServer } from './rpc-server.js';
 import { createHandlers, publishEvents } from './service.js';
 import { Supervisor } from './supervisor.js';
@@ -164,7 +165,10 @@ export async function runDaemon(args: DaemonArgs): Promise<{ stop: (reason: stri
   const supervisor = new Supervisor({ platform, log, ports: { ike: args.ikePort, natt: args.nattPort }, connectTimeoutMs: args.connectTimeoutMs, ...(args.retransmit !== undefined ? { retransmit: args.retransmit } : {}) });
   late.supervisor = supervisor;
   const version: ResultOf<'version'> = { name: 'straitd', version: packageVersion(), protocol: RPC_PROTOCOL_VERSION, platform: process.platform, backend: platform.name, pid: process.pid, startedAt };
-  log.append({ level: 'info', component: 'daemon', event: 'daemon.start', message: `straitd ${version.version} starting (pid ${process.pid}, backend ${platform.name})`, fields: { socket: args.socket, logDir: args.logDir, stateDir: args.stateDir, runtimeDir: args.runtimeDir } });
+  log.append({ level: 'info', component: 'daemon', event: 'daemon.start', message: `straitd ${version.version} starting (pid ${process.pid}, backend ${platform.name})`, fields: { socket: args.socket, logDir: args.logDir, stateDir: args.stateDir, runtimeDir: args.runtimeDir, nodeOptions: process.execArgv } });
+  const missing = missingNodeFlags(process.execArgv);
+  // Not an error (everything works without them), but connects cost more CPU: say so once.
+  if (missing.length > 0) log.append({ level: 'info', component: 'daemon', event: 'daemon.node_options', message: `started without the V8 options straitd is tuned for (${missing.join(' ')}): connects use more CPU (see daemon/node-flags.ts)`, fields: { missing } });
   if (log.diskProblem !== undefined) process.stderr.write(`straitd: log file not writable (${log.diskProblem}); logging to memory only\n`);
   await supervisor.sweepStale();
 

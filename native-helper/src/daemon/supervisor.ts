@@ -40,7 +40,7 @@
  * new IKE SA fails, the old one is kept until its lifetime is over, then the
  * reconnect path above takes over.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { EventEmitter } from 'node:events';
@@ -57,6 +57,7 @@ import { pickProbeTargets, probeDataPath, udpProbeSender, type ProbePolicy, type
 import { IkeDriver, type IkeDriverOutcome } from './ike-driver.js';
 import type { LogInput, LogStore } from './log-store.js';
 import { PathWatcher } from './roaming.js';
+import { RandomPool } from './random-pool.js';
 import { buildSessionConfig, type BuiltConfig } from './session-config.js';
 
 export type StageEvent = { readonly sessionId: string; readonly profileId: string; readonly stage: Stage; readonly at: number; readonly finished: StageTiming | null };
@@ -277,6 +278,9 @@ async function defaultResolve(host: string): Promise<string> {
   return (await lookup(host)).address;
 }
 
+/** SPIs, nonces and IVs for every session of this daemon (random-pool.ts: one DRBG call per block, not per value). */
+const randomPool = new RandomPool();
+
 export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: [StageEvent] }> {
   private current: ConnectionState = { state: 'disconnected' };
   private active: Attempt | undefined;
@@ -288,7 +292,7 @@ export class Supervisor extends EventEmitter<{ state: [ConnectionState]; stage: 
   constructor(private readonly opts: SupervisorOptions) {
     super();
     this.clock = opts.clock ?? Date.now;
-    this.random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
+    this.random = opts.random ?? ((n) => randomPool.take(n));
     this.resolveHost = opts.resolve ?? defaultResolve;
     this.localAddressFor = opts.localAddressFor ?? defaultLocalAddressFor;
   }

@@ -20,7 +20,7 @@
 // test/lab/bench.mjs. Measurements only: nothing here asserts a timing.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
@@ -48,6 +48,8 @@ interface Sample {
   readonly connectMs: number;
   /** CPU the client process (straitd / the client charon, all threads) used during the connect */
   readonly cpuMs: number;
+  /** page faults the client process took during the connect (minor, all threads; /proc/<pid>/stat minflt) */
+  readonly faults: number;
   /** straitd's own connect request → connected time (Strait only) */
   readonly daemonMs?: number;
   readonly stages?: Readonly<Record<string, number>>;
@@ -93,6 +95,16 @@ function cpuMs(pid: number): number {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15 of stat(5))
   }
+}
+
+/**
+ * Minor page faults a process has taken so far (/proc/<pid>/stat, field 10
+ * minflt): each one is a trap to the host in User-Mode Linux, so a client
+ * that grows or re-touches its heap during a connect pays for it there.
+ */
+function faults(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return Number(fields[7]);
 }
 
 /** SIGSTOP / SIGCONT a client; one that already exited is the test's failure to report, not this. */
@@ -147,8 +159,26 @@ if (labState().mode === 'bench') {
         const c = summary(r.samples.map((s) => s.connectMs));
         const t = summary(r.samples.map((s) => s.throughputMbps));
         const u = summary(r.samples.map((s) => s.cpuMs));
-        log(`${side}: connect median ${c.median.toFixed(1)} ms (min ${c.min.toFixed(1)}, max ${c.max.toFixed(1)}, n=${c.n}); client CPU median ${u.median.toFixed(1)} ms; throughput median ${t.median.toFixed(1)} Mbit/s`);
+        const f = summary(r.samples.map((s) => s.faults));
+        log(`${side}: connect median ${c.median.toFixed(1)} ms (min ${c.min.toFixed(1)}, max ${c.max.toFixed(1)}, n=${c.n}); client CPU median ${u.median.toFixed(1)} ms, page faults median ${f.median}; throughput median ${t.median.toFixed(1)} Mbit/s`);
       }
+    });
+
+    it('context: what one system call and one page fault cost in this guest (each traps to the host in User-Mode Linux)', () => {
+      // fstat on an open descriptor: one cheap system call, nothing else
+      const calls = 5000;
+      let t0 = performance.now();
+      for (let i = 0; i < calls; i++) fstatSync(0);
+      const perCallUs = ((performance.now() - t0) * 1000) / calls;
+      // 32 MiB from malloc (mmap'd, untouched), then one write per page: one minor fault each
+      const block = Buffer.allocUnsafeSlow(32 << 20);
+      const f0 = process.resourceUsage().minorPageFault;
+      t0 = performance.now();
+      for (let off = 0; off < block.length; off += 4096) block[off] = 1;
+      const ms = performance.now() - t0;
+      const taken = process.resourceUsage().minorPageFault - f0;
+      log(`one system call (fstat): ${perCallUs.toFixed(1)} µs; one minor page fault: ${taken > 0 ? ((ms * 1000) / taken).toFixed(1) : '?'} µs (${taken} faults in ${ms.toFixed(1)} ms)`);
+      assert.ok(taken > 0, 'touching 32 MiB of fresh memory took no page fault');
     });
 
     it('context: what one `ip` process costs in this guest (the platform backend runs several per connect)', async () => {
@@ -182,7 +212,16 @@ if (labState().mode === 'bench') {
         // BENCH_CPU_PROF=1 (`npm run bench -- --profile`): straitd runs under
         // --cpu-prof; the profile lands in <logDir>/straitd-bench/ when straitd stops.
         const cpuProfileDir = env.BENCH_CPU_PROF === '1' ? join(labState().logDir, 'straitd-bench') : undefined;
-        d = await startStraitd({ name: 'straitd-bench', logLevel: env.BENCH_LOG_LEVEL === 'debug' ? 'debug' : 'info', ...(cpuProfileDir !== undefined ? { cpuProfileDir } : {}) });
+        const nodeArgs = (env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+        if (nodeArgs.length > 0) log(`straitd runs with extra Node options: ${nodeArgs.join(' ')}`);
+        d = await startStraitd({
+          name: 'straitd-bench',
+          logLevel: env.BENCH_LOG_LEVEL === 'debug' ? 'debug' : 'info',
+          nodeArgs,
+          // BENCH_STRACE=1 (`npm run bench -- --strace`): every system call straitd makes, timed, in <logDir>/straitd.strace
+          ...(env.BENCH_STRACE === '1' ? { wrapper: ['strace', '-f', '-ttt', '-T', '-o', join(labState().logDir, 'straitd.strace')] } : {}),
+          ...(cpuProfileDir !== undefined ? { cpuProfileDir } : {}),
+        });
         client = await d.client();
         for (let i = 0; i <= N; i++) {
           const label = i === 0 ? 'warm-up' : `#${i}`;
@@ -192,10 +231,12 @@ if (labState().mode === 'bench') {
           pause(d.pid, 'SIGSTOP');
           try {
             const c0 = cpuMs(sw.pid);
+            const f0 = faults(sw.pid);
             const t0 = performance.now();
             const reply = await vici.request('initiate', { ike: 'psk', child: 'psk', timeout: '30000', 'init-limits': 'no' });
             const connectMs = performance.now() - t0;
             const cpu = cpuMs(sw.pid) - c0;
+            const pf = faults(sw.pid) - f0;
             expectSuccess('initiate psk', reply);
             const vips: VirtualIps = await sw.virtualIps();
             assert.ok(vips.ipv4, 'strongSwan got no IPv4 virtual IP');
@@ -203,20 +244,22 @@ if (labState().mode === 'bench') {
             const throughputMbps = await iperf(vips.ipv4, IPERF_S);
             expectSuccess('terminate psk', await vici.request('terminate', { ike: 'psk', timeout: '10000' }));
             await waitFor(async () => (await esp()) === 0, 10_000, { what: 'strongSwan client ESP SAs removed' });
-            const sample: Sample = { connectMs, cpuMs: cpu, throughputMbps };
+            const sample: Sample = { connectMs, cpuMs: cpu, faults: pf, throughputMbps };
             if (i === 0) results.strongswan = { ...results.strongswan, warmup: sample };
             else results.strongswan.samples.push(sample);
-            log(`strongswan ${label}: connect ${connectMs.toFixed(1)} ms (charon CPU ${cpu.toFixed(1)} ms), ${throughputMbps.toFixed(1)} Mbit/s`);
+            log(`strongswan ${label}: connect ${connectMs.toFixed(1)} ms (charon CPU ${cpu.toFixed(1)} ms, ${pf} page faults), ${throughputMbps.toFixed(1)} Mbit/s`);
           } finally {
             pause(d.pid, 'SIGCONT');
           }
           pause(sw.pid, 'SIGSTOP');
           try {
             const c0 = cpuMs(d.pid);
+            const f0 = faults(d.pid);
             const t0 = performance.now();
             const { state } = await client.request('connect', { profile, secrets }, { timeoutMs: 60_000 });
             const connectMs = performance.now() - t0;
             const cpu = cpuMs(d.pid) - c0;
+            const pf = faults(d.pid) - f0;
             const connected: ConnectedState = state;
             const vip4 = connected.virtualIps.find((a) => !a.includes(':'));
             assert.ok(vip4, `straitd reports no IPv4 virtual IP: ${connected.virtualIps.join(', ')}`);
@@ -227,11 +270,11 @@ if (labState().mode === 'bench') {
             assert.equal(off.clean, true, 'straitd reported leftovers after disconnect');
             await waitFor(async () => (await esp()) === 0, 10_000, { what: 'Strait ESP SAs removed' });
             const stages = Object.fromEntries(connected.stages.map((x) => [x.stage, x.ms]));
-            const sample: Sample = { connectMs, cpuMs: cpu, daemonMs: connected.connectMs, stages, throughputMbps };
+            const sample: Sample = { connectMs, cpuMs: cpu, faults: pf, daemonMs: connected.connectMs, stages, throughputMbps };
             if (i === 0) results.strait = { ...results.strait, warmup: sample };
             else results.strait.samples.push(sample);
             log(
-              `strait ${label}: connect ${connectMs.toFixed(1)} ms (straitd CPU ${cpu.toFixed(1)} ms; timeline ${connected.connectMs} ms: ` +
+              `strait ${label}: connect ${connectMs.toFixed(1)} ms (straitd CPU ${cpu.toFixed(1)} ms, ${pf} page faults; timeline ${connected.connectMs} ms: ` +
                 `${connected.stages.map((x) => `${x.stage} ${x.ms}`).join(', ')}), ${throughputMbps.toFixed(1)} Mbit/s`,
             );
           } finally {

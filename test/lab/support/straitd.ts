@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 import { StraitClient } from '../../../native-helper/src/api/client.js';
 import type { ConnectionState } from '../../../native-helper/src/api/rpc.js';
+import { STRAITD_NODE_FLAGS } from '../../../native-helper/src/daemon/node-flags.js';
 import type { BackgroundProcess, ShOptions, ShResult } from './guest.js';
 import { labState, run, spawnBackground, waitFor } from './guest.js';
 
@@ -41,6 +42,10 @@ export interface StraitdOptions {
   readonly retransmit?: string;
   /** Node's --cpu-prof into this folder (bench diagnostics: where straitd's connect time goes) */
   readonly cpuProfileDir?: string;
+  /** extra Node/V8 options before the script (bench experiments: `npm run bench -- --node-args "..."`) */
+  readonly nodeArgs?: readonly string[];
+  /** a command straitd runs under (bench diagnostics: `npm run bench -- --strace` puts strace here) */
+  readonly wrapper?: readonly string[];
 }
 
 function dist(...parts: string[]): string {
@@ -67,8 +72,11 @@ export async function startStraitd(opts: StraitdOptions = {}): Promise<Straitd> 
   const readyFrom = existsSync(stdoutFile) ? readFileSync(stdoutFile).length : 0;
   const proc: BackgroundProcess = spawnBackground(
     [
+      ...(opts.wrapper ?? []),
       process.execPath,
       ...(opts.cpuProfileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir] : []),
+      ...STRAITD_NODE_FLAGS, // as the systemd unit starts it
+      ...(opts.nodeArgs ?? []),
       dist('daemon', 'main.js'),
       '--socket', socket,
       '--runtime-dir', join(runDir, 'run'),

@@ -39,6 +39,21 @@ describe('UDP_ENCAP addon', { skip: process.platform !== 'linux' ? 'Linux only' 
     assert.deepEqual(queryUdpEncap('::1', s.port), { ok: true, type: UDP_ENCAP_ESPINUDP });
   });
 
+  it('a descriptor number the last search found, now reused by another socket, is not taken for the one asked for', async () => {
+    const first = await bound('udp4', '127.0.0.1');
+    assert.deepEqual(enableUdpEncap('127.0.0.1', first.port), { ok: true }); // the addon remembers this descriptor
+    await new Promise<void>((r) => first.socket.close(() => r()));
+    // the next socket gets the lowest free descriptor: most likely the one just closed
+    const other = await bound('udp4', '127.0.0.1');
+    const wanted = await bound('udp4', '127.0.0.1');
+    open.push(other.socket, wanted.socket);
+    assert.deepEqual(enableUdpEncap('127.0.0.1', wanted.port), { ok: true });
+    assert.deepEqual(queryUdpEncap('127.0.0.1', wanted.port), { ok: true, type: UDP_ENCAP_ESPINUDP });
+    assert.deepEqual(queryUdpEncap('127.0.0.1', other.port), { ok: true, type: 0 }, 'the socket on the remembered descriptor must be untouched');
+    // and the remembered descriptor, when it is the right one, still answers
+    assert.deepEqual(queryUdpEncap('127.0.0.1', wanted.port), { ok: true, type: UDP_ENCAP_ESPINUDP });
+  });
+
   it('reports a typed reason when no socket is bound there or the input is bad', async () => {
     const s = await bound('udp4', '127.0.0.1');
     const port = s.port;

@@ -73,6 +73,17 @@ describe('journal', () => {
     assert.equal(st.mode & 0o777, 0o700);
   });
 
+  it('after compact() removed the file, the next intent starts a new file (not the unlinked one)', async () => {
+    const j = new Journal(dir, () => 1);
+    const [a] = await j.intend([{ kind: 'rule', family: 4, pref: 21332, table: 21332 }]);
+    await j.removed([a!.id]);
+    await j.compact();
+    await assert.rejects(stat(j.file), /ENOENT/);
+    const [b] = await j.intend([{ kind: 'rule', family: 6, pref: 21332, table: 21332 }]);
+    // a fresh reader (what the next process after a crash is) sees the new intent
+    assert.deepEqual((await new Journal(dir).load()).outstanding.map((e) => [e.id, e.item.kind]), [[b!.id, 'rule']]);
+  });
+
   it('the file is private, JSON lines, without secrets', async () => {
     const j = new Journal(dir);
     await j.intend([{ kind: 'sa', dir: 'in', src: '192.0.2.1', dst: '192.0.2.2', spi: 0xc0000001, reqid: 0x53540001 }]);

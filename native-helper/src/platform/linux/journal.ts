@@ -1,7 +1,7 @@
 /**
  * The crash-safe record of what the Linux backend added: an append-only
- * JSON-lines file, written and fsync'ed *before* each change (intent),
- * completed after it (done), and closed when the object is gone (removed).
+ * JSON-lines file, written *before* each change (intent), completed after
+ * it (done), and closed when the object is gone (removed).
  * After `kill -9` the next process reads the intents that were never
  * removed and undoes exactly those (an intent without "done" may or may not
  * have reached the kernel; removal is idempotent, so both cases are fine).
@@ -13,12 +13,20 @@
  * The one change that survives a reboot, a rewritten /etc/resolv.conf, keeps
  * its backup in the persistent directory instead (see dns.ts).
  *
+ * Why a write() and no fsync: the failure this journal is for is the
+ * process dying (kill -9, a crash), and what write() put in the page cache
+ * outlives the process. The failures an fsync guards against (a kernel
+ * panic, power loss) empty /run and the kernel's tables alike, so a synced
+ * intent would protect nothing — and on the connect path it cost a flush
+ * per change. One descriptor (O_APPEND) stays open between appends: one
+ * system call per append instead of four.
+ *
  * The journal holds no secrets: SAs are recorded by addresses and SPI.
  * A torn last line (crash mid-write) or a malformed record is skipped and
  * counted; the marker sweep still finds such objects.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -100,7 +108,8 @@ export class Journal {
   /** distinguishes this process's entries from a crashed predecessor's */
   private readonly instance = randomBytes(4).toString('hex');
   private seq = 0;
-  private dirMade = false;
+  /** the open journal file (O_APPEND); undefined until the first append and after compact() or a failed write */
+  private fd: number | undefined;
 
   constructor(
     readonly dir: string,
@@ -110,10 +119,11 @@ export class Journal {
     this.file = join(dir, fileName);
   }
 
-  /** Records intents (fsync'ed) and returns their ids; call before changing anything. */
+  /** Records intents and returns their ids; call before changing anything. */
   async intend(items: readonly PlatformItem[]): Promise<JournalEntry[]> {
     const entries = items.map((item) => ({ id: `${this.instance}-${++this.seq}`, item, done: false }));
-    await this.append(entries.map((e): JournalRecord => ({ op: 'intent', id: e.id, at: this.now(), item: e.item })));
+    const at = this.now();
+    await this.append(entries.map((e): JournalRecord => ({ op: 'intent', id: e.id, at, item: e.item })));
     return entries;
   }
 
@@ -163,6 +173,7 @@ export class Journal {
   async compact(): Promise<void> {
     const { outstanding } = await this.load();
     if (outstanding.length > 0) return;
+    this.close(); // appends after this must create a new file, not write into the unlinked one
     try {
       await unlink(this.file);
     } catch (e) {
@@ -172,30 +183,40 @@ export class Journal {
 
   /**
    * Appends synchronously: a few hundred octets to a tmpfs (/run) are
-   * microseconds of system calls, while five promise-based calls are five
-   * hops through libuv's thread pool, which on a loaded or emulated machine
-   * cost milliseconds each — on the connect path, twice per change.
+   * microseconds of system calls, while promise-based calls are hops through
+   * libuv's thread pool, which on a loaded or emulated machine cost
+   * milliseconds each — on the connect path, twice per change. A single
+   * write() of the whole batch: a record is either all there or torn at the
+   * end (load() skips a torn line).
    */
   private async append(records: readonly JournalRecord[]): Promise<void> {
     if (records.length === 0) return;
+    const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
     try {
-      if (!this.dirMade) {
+      if (this.fd === undefined) {
         mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-        this.dirMade = true;
+        this.fd = openSync(this.file, 'a', 0o600);
       }
-      const fd = openSync(this.file, 'a', 0o600);
-      try {
-        writeSync(fd, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-        // The intent must be on disk before the kernel changes (crash safety).
-        fdatasyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      const data = Buffer.from(text, 'utf8');
+      let offset = 0;
+      while (offset < data.length) offset += writeSync(this.fd, data, offset, data.length - offset);
     } catch (e) {
-      this.dirMade = false; // the directory may be what went missing
+      this.close(); // the next append reopens (the directory or file may be what went missing)
       throw ioError('write', this.file, e);
     }
     await Promise.resolve();
+  }
+
+  /** Closes the descriptor; the next append reopens the file (appending to what is there). */
+  close(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    try {
+      closeSync(fd);
+    } catch {
+      // EBADF/EIO on close: nothing to keep; the records were written (or the write threw)
+    }
   }
 }
 
