@@ -12,9 +12,10 @@ import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { DEFAULT_SOCKET_PATH, LOG_LEVELS, RPC_PROTOCOL_VERSION, type LogLevel, type ResultOf } from '../api/rpc.js';
+import { DEFAULT_SOCKET_PATH, LOG_LEVELS, RPC_PROTOCOL_VERSION, type ConnectionState, type LogLevel, type ResultOf } from '../api/rpc.js';
 import { createPlatformBackend } from '../platform/backend.js';
 import type { DnsMethodOption } from '../platform/linux/linux-backend.js';
+import { exposedMinorGc, IdleCollector } from './idle-gc.js';
 import { LogStore } from './log-store.js';
 import { missingNodeFlags } from './node-flags.js';
 import { RpcServer } from './rpc-server.js';
@@ -175,6 +176,10 @@ export async function runDaemon(args: DaemonArgs): Promise<{ stop: (reason: stri
   let stopping = false;
   const server = new RpcServer({ handlers: createHandlers({ supervisor, log, version }), log: (r) => log.append(r), stopping: () => stopping });
   const unhook = publishEvents(supervisor, log, server);
+  // Young-generation collection between connects, never during one (idle-gc.ts).
+  const collector = new IdleCollector(exposedMinorGc());
+  const onStateForGc = (st: ConnectionState): void => (st.state === 'connecting' || st.state === 'disconnecting' ? collector.busy() : collector.settled());
+  supervisor.on('state', onStateForGc);
   await prepareSocketPath(args.socket);
   // Never world-accessible, not even between bind() and chmod().
   const oldMask = process.umask(0o117);
@@ -196,6 +201,8 @@ export async function runDaemon(args: DaemonArgs): Promise<{ stop: (reason: stri
       await supervisor.shutdown();
       await server.close();
       unhook();
+      supervisor.off('state', onStateForGc);
+      collector.cancel();
       try {
         unlinkSync(args.socket);
       } catch {

@@ -182,9 +182,20 @@ export function formatTrafficSelector(ts: TrafficSelector): string {
   return `${range}[${proto}${ports}]`;
 }
 
+/**
+ * Numeric order of two addresses of the same length (network order, so
+ * the first differing octet decides): no BigInt per comparison, which
+ * allocates on every call and is checked for every selector of every
+ * CHILD_SA the gateway returns.
+ */
+function compareOctets(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
 function validRange(ts: TrafficSelector): boolean {
   const len = ts.tsType === TsType.TS_IPV4_ADDR_RANGE ? IPV4_OCTETS : ts.tsType === TsType.TS_IPV6_ADDR_RANGE ? IPV6_OCTETS : -1;
-  return ts.startAddress.length === len && ts.endAddress.length === len && toBig(ts.startAddress) <= toBig(ts.endAddress);
+  return ts.startAddress.length === len && ts.endAddress.length === len && compareOctets(ts.startAddress, ts.endAddress) <= 0;
 }
 
 /**
@@ -202,7 +213,8 @@ export function isSubset(inner: TrafficSelector, outer: TrafficSelector): boolea
   } else if (inner.startPort > inner.endPort || inner.startPort < outer.startPort || inner.endPort > outer.endPort) {
     return false;
   }
-  return toBig(inner.startAddress) >= toBig(outer.startAddress) && toBig(inner.endAddress) <= toBig(outer.endAddress);
+  // validRange made both pairs the same length (the tsType fixes it)
+  return compareOctets(inner.startAddress, outer.startAddress) >= 0 && compareOctets(inner.endAddress, outer.endAddress) <= 0;
 }
 
 export type NarrowingResult = { readonly ok: true } | { readonly ok: false; readonly offending: TrafficSelector };

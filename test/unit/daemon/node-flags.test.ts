@@ -43,6 +43,6 @@ describe('straitd V8 options', () => {
     const execArgv: unknown = JSON.parse(r.stdout);
     assert.ok(Array.isArray(execArgv));
     assert.deepEqual(missingNodeFlags(execArgv as string[]), []);
-    assert.deepEqual(missingNodeFlags(['--no-opt']), ['--no-sparkplug', '--single-threaded']);
+    assert.deepEqual(missingNodeFlags(['--no-opt']), ['--no-sparkplug', '--single-threaded', '--expose-gc']);
   });
 });

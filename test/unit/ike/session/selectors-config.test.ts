@@ -87,6 +87,33 @@ describe('traffic selectors', () => {
     assert.ok(!isSubset({ ...ts('10.10.0.0/24'), startAddress: Uint8Array.of(10, 10, 0, 9), endAddress: Uint8Array.of(10, 10, 0, 1) }, ts('0.0.0.0/0')), 'an inverted range is nothing');
   });
 
+  it('isSubset compares addresses byte-wise as the numeric definition does (seeded random ranges, near-equal bounds)', () => {
+    const big = (x: Uint8Array): bigint => x.reduce((acc, v) => (acc << 8n) | BigInt(v), 0n);
+    let seed = 0x75ec;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const addr = (len: number, base?: Uint8Array): Uint8Array => {
+      if (base === undefined || rnd(2) === 0) return Uint8Array.from({ length: len }, () => rnd(256));
+      const out = Uint8Array.from(base); // differs from base in one octet: bounds that meet or cross by little
+      out[rnd(len)] = rnd(256);
+      return out;
+    };
+    let inside = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const len = rnd(2) === 0 ? 4 : 16;
+      const tsType = len === 4 ? ts('0.0.0.0/0').tsType : ts('::/0').tsType;
+      const oS = addr(len);
+      const oE = addr(len, oS);
+      const iS = addr(len, oS);
+      const iE = addr(len, oE);
+      const outer = { ...ts(len === 4 ? '0.0.0.0/0' : '::/0'), tsType, startAddress: oS, endAddress: oE };
+      const inner = { ...outer, startAddress: iS, endAddress: iE };
+      const want = big(oS) <= big(oE) && big(iS) <= big(iE) && big(iS) >= big(oS) && big(iE) <= big(oE);
+      if (want) inside++;
+      assert.equal(isSubset(inner, outer), want, `${Buffer.from(iS).toString('hex')}..${Buffer.from(iE).toString('hex')} in ${Buffer.from(oS).toString('hex')}..${Buffer.from(oE).toString('hex')}`);
+    }
+    assert.ok(inside > 500, `the generator made ${inside} inside cases`);
+  });
+
   it('accepts narrowing and names the first selector that widens', () => {
     assert.deepEqual(checkNarrowed([ts('0.0.0.0/0'), ts('::/0')], [ts('10.99.0.1/32'), ts('fd00:99::1/128')]), { ok: true });
     const r = checkNarrowed([ts('10.10.0.0/24')], [ts('10.10.0.0/25'), ts('10.0.0.0/8')]);
