@@ -96,7 +96,7 @@ function median(xs) {
   const m = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
-const side = (name, key) => (data[name]?.samples ?? []).map((s) => s[key]);
+const side = (name, key) => (data[name]?.samples ?? []).map((s) => s[key]).filter((x) => typeof x === 'number');
 const fmt = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : 'NaN');
 
 const sw = { c: side('strongswan', 'connectMs'), t: side('strongswan', 'throughputMbps') };
@@ -110,6 +110,14 @@ const stageNames = [...new Set((data.strait?.samples ?? []).flatMap((x) => Objec
 if (stageNames.length > 0) {
   const per = stageNames.map((name) => `${name} ${fmt(median((data.strait.samples ?? []).map((x) => x.stages?.[name] ?? Number.NaN)), 0)}`);
   console.log(`  Strait stage medians (ms): ${per.join(', ')}`);
+}
+const outside = { req: side('strait', 'requestMs'), rep: side('strait', 'replyMs') };
+if (outside.req.length > 0) {
+  console.log(`  Strait outside its timeline (ms, guest wall clock): request → timeline start median ${fmt(median(outside.req), 0)}, timeline end → answer read median ${fmt(median(outside.rep), 0)}`);
+}
+const faults = { sw: side('strongswan', 'faults'), st: side('strait', 'faults') };
+if (faults.sw.length > 0 && faults.st.length > 0) {
+  console.log(`  page faults per connect (minor; each a trip to the host in User-Mode Linux): strongSwan's charon median ${fmt(median(faults.sw), 0)}, straitd median ${fmt(median(faults.st), 0)}`);
 }
 const cpu = { sw: side('strongswan', 'cpuMs'), st: side('strait', 'cpuMs') };
 if (cpu.sw.length > 0 && cpu.st.length > 0) {

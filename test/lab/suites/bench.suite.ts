@@ -53,6 +53,9 @@ interface Sample {
   /** straitd's own connect request → connected time (Strait only) */
   readonly daemonMs?: number;
   readonly stages?: Readonly<Record<string, number>>;
+  /** Strait only, wall clock ms: request sent → straitd's timeline starts (RPC in, profile checks) and its end → answer read here */
+  readonly requestMs?: number;
+  readonly replyMs?: number;
   readonly throughputMbps: number;
 }
 
@@ -255,9 +258,11 @@ if (labState().mode === 'bench') {
           try {
             const c0 = cpuMs(d.pid);
             const f0 = faults(d.pid);
+            const e0 = Date.now();
             const t0 = performance.now();
             const { state } = await client.request('connect', { profile, secrets }, { timeoutMs: 60_000 });
             const connectMs = performance.now() - t0;
+            const e1 = Date.now();
             const cpu = cpuMs(d.pid) - c0;
             const pf = faults(d.pid) - f0;
             const connected: ConnectedState = state;
@@ -270,12 +275,15 @@ if (labState().mode === 'bench') {
             assert.equal(off.clean, true, 'straitd reported leftovers after disconnect');
             await waitFor(async () => (await esp()) === 0, 10_000, { what: 'Strait ESP SAs removed' });
             const stages = Object.fromEntries(connected.stages.map((x) => [x.stage, x.ms]));
-            const sample: Sample = { connectMs, cpuMs: cpu, faults: pf, daemonMs: connected.connectMs, stages, throughputMbps };
+            // both clocks are the guest's: where the time outside straitd's own timeline went
+            const requestMs = connected.since - connected.connectMs - e0;
+            const replyMs = e1 - connected.since;
+            const sample: Sample = { connectMs, cpuMs: cpu, faults: pf, daemonMs: connected.connectMs, stages, requestMs, replyMs, throughputMbps };
             if (i === 0) results.strait = { ...results.strait, warmup: sample };
             else results.strait.samples.push(sample);
             log(
-              `strait ${label}: connect ${connectMs.toFixed(1)} ms (straitd CPU ${cpu.toFixed(1)} ms, ${pf} page faults; timeline ${connected.connectMs} ms: ` +
-                `${connected.stages.map((x) => `${x.stage} ${x.ms}`).join(', ')}), ${throughputMbps.toFixed(1)} Mbit/s`,
+              `strait ${label}: connect ${connectMs.toFixed(1)} ms (straitd CPU ${cpu.toFixed(1)} ms, ${pf} page faults; request ${requestMs} ms, timeline ${connected.connectMs} ms: ` +
+                `${connected.stages.map((x) => `${x.stage} ${x.ms}`).join(', ')}, reply ${replyMs} ms), ${throughputMbps.toFixed(1)} Mbit/s`,
             );
           } finally {
             pause(sw.pid, 'SIGCONT');
