@@ -12,8 +12,10 @@
 //   --dist <dir>       compiled tree (default dist/, or STRAIT_DIST)
 //   --timeout <s>      kill UML after this long (default 900)
 //   --quiet            only the summary (default: the guest's bench lines live)
-//   --node-args "<opts>"  extra Node/V8 options for straitd (experiments; printed by the bench)
-//   --strace           straitd runs under strace -f -ttt -T (<logDir>/straitd.strace; its CPU figures then count strace)
+//   --node-args=<opts> extra Node/V8 options for straitd, space-separated, after the = (a value that starts
+//                      with -- is not accepted as a separate argument); experiments, printed by the bench
+//   --strace           straitd runs under strace -f -ttt -T (<logDir>/straitd.strace; its CPU and page-fault
+//                      figures are then strace's, the pid the bench watches)
 //   --profile          straitd runs under node --cpu-prof (profile in the run's log dir)
 //                      and tcpdump records the IKE packets: for finding where connect time goes
 import { existsSync, readFileSync } from 'node:fs';
@@ -22,7 +24,7 @@ import { parseArgs } from 'node:util';
 
 import { runLab } from './lab.mjs';
 
-const USAGE = 'usage: bench.mjs [--n N] [--iperf-s S] [--dist dir] [--timeout s] [--quiet] [--profile] [--strace] [--node-args "<opts>"]';
+const USAGE = 'usage: bench.mjs [--n N] [--iperf-s S] [--dist dir] [--timeout s] [--quiet] [--profile] [--strace] [--node-args=<opts>]';
 let args;
 try {
   args = parseArgs({

@@ -14,14 +14,14 @@
  *   and read the monotonic clock 50-190 times per connect doing so, and
  *   their code grew the code space by 20-80 KB per connect. With
  *   --no-opt --no-sparkplug the clock reads on a connect fell from 115-258
- *   to 67; the interpreter runs straitd's few milliseconds of JavaScript
+ *   to 67-78; the interpreter runs straitd's few milliseconds of JavaScript
  *   with no measurable loss.
  * - V8's helper threads (parallel scavenge, concurrent marking and
  *   sweeping) hand work over with futexes: 16-30 system calls on other
  *   threads per connect, and context switches, on what may be a single
  *   CPU. --single-threaded does that work on the main thread instead:
- *   no other thread made a system call during a connect, and the
- *   collector's pauses stay short for a heap of ~12 MB.
+ *   in 3 of 4 traced connects no other thread made a system call (3 in
+ *   the fourth, which a full collection fell into); the heap is ~12 MB.
  * Together (bench, same lab run as strongSwan's client): straitd's CPU per
  * connect 105-140 ms → 85 ms and the connect ratio 2.1-2.5 → 1.76.
  *

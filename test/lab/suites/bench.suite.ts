@@ -77,6 +77,11 @@ async function iperf(vip: string, seconds: number): Promise<number> {
   return iperfReceivedMbps(r.stdout);
 }
 
+/** /proc/<pid>/stat from field 3 (state) on: [0] is field 3 of stat(5); the command name, which may hold spaces, is cut off. */
+function procStat(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+}
+
 /**
  * CPU time a process (all its threads) has used so far, in ms: the
  * scheduler's exact run time per thread (/proc/<pid>/task/<tid>/sched,
@@ -95,7 +100,7 @@ function cpuMs(pid: number): number {
     }
     return total;
   } catch {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = procStat(pid);
     return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15 of stat(5))
   }
 }
@@ -106,8 +111,7 @@ function cpuMs(pid: number): number {
  * that grows or re-touches its heap during a connect pays for it there.
  */
 function faults(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return Number(fields[7]);
+  return Number(procStat(pid)[7]);
 }
 
 /** SIGSTOP / SIGCONT a client; one that already exited is the test's failure to report, not this. */

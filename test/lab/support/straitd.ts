@@ -42,7 +42,7 @@ export interface StraitdOptions {
   readonly retransmit?: string;
   /** Node's --cpu-prof into this folder (bench diagnostics: where straitd's connect time goes) */
   readonly cpuProfileDir?: string;
-  /** extra Node/V8 options before the script (bench experiments: `npm run bench -- --node-args "..."`) */
+  /** extra Node/V8 options before the script (bench experiments: `npm run bench -- --node-args=...`) */
   readonly nodeArgs?: readonly string[];
   /** a command straitd runs under (bench diagnostics: `npm run bench -- --strace` puts strace here) */
   readonly wrapper?: readonly string[];
